@@ -1,0 +1,1 @@
+"""sql/: SQLite SQL compiled to Python (issue 4; not built yet)."""
