@@ -1,0 +1,422 @@
+"""The MVCC database: one per file per process; begins, commits and aborts transactions.
+
+Owns the clock, the version index of every tree (``VersionedTree``), the set
+of active transactions, the single-writer slot of plain BEGIN transactions, the
+two-phase commit with group commit into ``storage.pager``, and garbage
+collection of versions. Design and invariants: ``docs/mvcc.md``.
+
+Commit, in named phases (Hekaton's, simplified):
+  prepare   take the commit timestamp, state Preparing         (under _commit_lock)
+  validate  re-check the write set: rowids and UNIQUE keys      (under _commit_lock)
+  log       the group leader applies every queued transaction's write set, in
+            timestamp order, to the B-trees and appends one WAL transaction;
+            one fsync for the group                             (under _flush_lock)
+  finalize  versions get the commit timestamp; waiters wake; GC
+Write skew is not prevented under BEGIN CONCURRENT (snapshot isolation).
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import Counter, deque
+from typing import Any
+
+from storage import btree
+from storage.errors import SQLITE_BUSY_SNAPSHOT, BusyError, OperationalError
+from storage.pager import Pager
+from storage.record import encode_record
+
+from mvcc.errors import ConflictError, SchemaChangedError
+from mvcc.transaction import Transaction
+from mvcc.tree import INDEX, TABLE, VersionedTree
+from mvcc.version import ABORTED, ACTIVE, COMMITTED, INF, PREPARING
+
+MODES = ("concurrent", "deferred", "immediate", "exclusive")
+
+_registry: dict[str, "Database"] = {}
+_registry_lock = threading.Lock()
+
+
+class Database:
+    """See the module docstring. Obtain through ``Database.open`` (shared per path)."""
+
+    def __init__(self, pager: Pager, key: str | None) -> None:
+        self.pager = pager
+        self._key = key
+        self._users = 0
+        self._clock = itertools.count(1)
+        self._txids = itertools.count(1)
+        self.trees: dict[int, VersionedTree] = {}
+        self._trees_lock = threading.Lock()
+        self.active: set[Transaction] = set()
+        self._active_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._queue: list[Transaction] = []
+        self._slot = threading.Condition()
+        self._slot_owner: Transaction | None = None
+        self.last_commit_ts = 0
+        self.published_seq = 0
+        self.schema_version = 0
+        self._gc_pending: deque[tuple[int, list[tuple[VersionedTree, Any]]]] = deque()
+        self._gc_last: dict[tuple[int, Any], int] = {}
+        self.stats: Counter = Counter()
+        self.closed = False
+
+    # -- opening and closing ---------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str, *, vfs: Any = None, **pager_options: Any) -> "Database":
+        """The process-wide Database for ``path`` (opened on first use, shared after)."""
+        from storage.io import default_vfs
+        vfs = vfs or default_vfs()
+        key = f"{id(vfs)}:{vfs.realpath(path)}"
+        with _registry_lock:
+            db = _registry.get(key)
+            if db is None or db.closed:
+                db = cls(Pager.open(path, vfs=vfs, **pager_options), key)
+                _registry[key] = db
+            db._users += 1
+            return db
+
+    def close(self) -> None:
+        """Drop one user; the last one aborts leftovers and closes the pager (checkpoint)."""
+        with _registry_lock:
+            self._users -= 1
+            if self._users > 0:
+                return
+            if self._key is not None:
+                _registry.pop(self._key, None)
+        for txn in list(self.active):
+            self.abort(txn, None)
+        self.closed = True
+        self.pager.close()
+
+    # -- trees -----------------------------------------------------------------
+
+    def table(self, root: int) -> VersionedTree:
+        tree = self.trees.get(root)
+        if tree is None:
+            with self._trees_lock:
+                tree = self.trees.setdefault(root, VersionedTree(root, TABLE))
+        return tree
+
+    def index(self, root: int, keyinfo: Any, unique: bool = False) -> VersionedTree:
+        tree = self.trees.get(root)
+        if tree is None:
+            with self._trees_lock:
+                tree = self.trees.get(root)
+                if tree is None:
+                    tree = VersionedTree(root, INDEX, keyinfo, unique, sort_key=keyinfo.sort_key)
+                    self.trees[root] = tree
+        return tree
+
+    def latest_max_rowid(self, tree: VersionedTree) -> int | None:
+        """The largest rowid in the B-tree at the newest committed state."""
+        r = self.pager.begin_read()
+        try:
+            cur = btree.TableCursor(r, tree.root)
+            return cur.rowid if cur.last() else None
+        finally:
+            r.end()
+
+    # -- begin -----------------------------------------------------------------
+
+    def begin(self, mode: str = "concurrent", *, timeout: float = 5.0) -> Transaction:
+        """Start a transaction. ``mode`` is concurrent, deferred, immediate or exclusive."""
+        if mode not in MODES:
+            raise ValueError(f"unknown transaction mode {mode!r}")
+        if self.closed:
+            raise OperationalError("database is closed")
+        exclusive = mode != "concurrent"
+        txn = None
+        if mode in ("immediate", "exclusive"):
+            txn = self._new_txn(exclusive=True)
+            txn.timeout = timeout
+            try:
+                self.acquire_writer_slot(txn, timeout)
+            except BaseException:
+                self._forget(txn)
+                raise
+            return txn
+        txn = self._new_txn(exclusive)
+        txn.timeout = timeout
+        return txn
+
+    def _new_txn(self, exclusive: bool) -> Transaction:
+        # Pin the WAL mark first, then take the begin timestamp: "my mark includes
+        # T" then implies "T's commit timestamp is below mine" (docs/mvcc.md).
+        with self._active_lock:
+            read = self.pager.begin_read()
+            seen = self.published_seq
+            txn = Transaction(self, next(self._txids), next(self._clock), read, exclusive)
+            txn.seen_seq = seen
+            txn.timeout = 5.0
+            self.active.add(txn)
+        return txn
+
+    # -- the single-writer slot --------------------------------------------------
+
+    def acquire_writer_slot(self, txn: Transaction, timeout: float | None = None) -> None:
+        """Take the slot for a plain (non-concurrent) transaction; SQLite's write lock."""
+        timeout = txn.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        with self._slot:
+            while self._slot_owner is not None and self._slot_owner is not txn:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._slot.wait(left):
+                    if self._slot_owner is not None and self._slot_owner is not txn:
+                        raise BusyError()
+            self._slot_owner = txn
+        txn.holds_writer_slot = True
+        if self.last_commit_ts > txn.begin_ts:
+            # someone committed after our snapshot: writing now would not be
+            # serializable (SQLite WAL mode's SQLITE_BUSY_SNAPSHOT)
+            self._release_slot(txn)
+            err = ConflictError("database is locked: snapshot is stale, transaction rolled back",
+                                code=SQLITE_BUSY_SNAPSHOT)
+            self.abort(txn, err)
+            raise err
+
+    def _release_slot(self, txn: Transaction) -> None:
+        if txn.holds_writer_slot:
+            with self._slot:
+                if self._slot_owner is txn:
+                    self._slot_owner = None
+                    self._slot.notify_all()
+            txn.holds_writer_slot = False
+
+    # -- commit ----------------------------------------------------------------
+
+    def commit(self, txn: Transaction) -> None:
+        """Make ``txn`` durable (per synchronous) and visible, or raise and roll it back."""
+        if txn.state != ACTIVE:
+            raise OperationalError("cannot commit - no transaction is active")
+        if not txn.undo:
+            self._finish(txn, COMMITTED)
+            return
+        if txn.holds_writer_slot:
+            self._prepare(txn)
+        else:
+            # a concurrent transaction may not commit over an exclusive writer
+            deadline = time.monotonic() + txn.timeout
+            with self._slot:
+                while self._slot_owner is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not self._slot.wait(left):
+                        if self._slot_owner is not None:
+                            raise BusyError()
+                self._prepare(txn)
+        self._group_commit(txn)
+        if txn.state != COMMITTED:
+            raise txn.error or OperationalError("commit failed")
+
+    def _prepare(self, txn: Transaction) -> None:
+        with self._commit_lock:
+            if txn.schema_version != self.schema_version and not txn.changes_schema:
+                err = SchemaChangedError()
+                self.abort(txn, err)
+                raise err
+            txn.commit_ts = next(self._clock)
+            txn.state = PREPARING
+            try:
+                self._validate(txn)
+            except ConflictError as err:
+                self.abort(txn, err)
+                raise
+            self.last_commit_ts = txn.commit_ts
+            if txn.changes_schema:
+                self.schema_version += 1
+            self._queue.append(txn)
+
+    def _validate(self, txn: Transaction) -> None:
+        """Phase 1 re-check: every key we wrote still has us as its only live writer,
+        and no UNIQUE key we added was added by a transaction that committed first."""
+        checked = set()
+        for tree, key, chain, action, _v, _ in txn.undo:
+            if id(chain) in checked:
+                continue
+            checked.add(id(chain))
+            last = chain[-1] if chain else None
+            if last is not None and last.begin is not txn and last.end is not txn:
+                self.stats["validation_failures"] += 1
+                raise ConflictError()
+            if tree.unique and tree.kind == INDEX and last is not None and last.begin is txn:
+                self._validate_unique(txn, tree, key)
+
+    def _validate_unique(self, txn: Transaction, tree: VersionedTree, key: tuple) -> None:
+        prefix = key[:-1]
+        if any(x is None for x in prefix):
+            return  # NULLs are distinct in UNIQUE indexes
+        sk = tree.sort_key
+        lo = sk(prefix)
+        with tree.lock:
+            for other in tree.chains.irange_key(lo, None):
+                if sk(other)[:len(lo)] != lo:
+                    break
+                if other == key:
+                    continue
+                for w in tree.chains[other]:
+                    b = w.begin
+                    if type(b) is not int and b is not txn and b.state in (PREPARING, COMMITTED):
+                        if w.end == INF:
+                            self.stats["validation_failures"] += 1
+                            raise ConflictError()
+                    elif type(b) is int and b > txn.begin_ts and w.end == INF:
+                        self.stats["validation_failures"] += 1
+                        raise ConflictError()
+
+    def _group_commit(self, txn: Transaction) -> None:
+        with self._flush_lock:
+            if txn.state != PREPARING:
+                return  # an earlier leader committed (or failed) us
+            with self._commit_lock:
+                group, self._queue = self._queue, []
+            w = self.pager.begin_write()
+            try:
+                for t in group:
+                    self._apply(w, t)
+                w.commit()
+            except Exception as exc:  # I/O error, disk full...: the whole group fails
+                try:
+                    w.rollback()
+                except Exception:
+                    pass
+                for t in group:
+                    self.abort(t, exc)
+                return
+            self.stats["groups"] += 1
+            self.stats["commits"] += len(group)
+            with self._active_lock:
+                self.published_seq += 1
+                seq = self.published_seq
+            touched: list[tuple[VersionedTree, Any]] = []
+            for t in group:
+                self._finalize(t, seq, touched)
+            for tree, key in touched:
+                self._gc_last[(tree.root, key)] = seq
+            self._gc_pending.append((seq, touched))
+        self.collect_garbage(touched)
+
+    def _apply(self, w: Any, t: Transaction) -> None:
+        """Write ``t``'s final state of every key it touched into the B-trees."""
+        seen: dict[tuple[int, Any], tuple[VersionedTree, Any, list]] = {}
+        for tree, key, chain, _a, _v, _x in t.undo:
+            seen.setdefault((tree.root, key), (tree, key, chain))
+        for tree, key, chain in seen.values():
+            new = None
+            ended = False
+            for v in chain:
+                if v.begin is t:
+                    new = v
+                if v.end is t:
+                    ended = True
+            if tree.kind == TABLE:
+                if new is not None:
+                    btree.table_insert(w, tree.root, key, encode_record(new.payload))
+                elif ended:
+                    btree.table_delete(w, tree.root, key)
+            else:
+                if new is not None:
+                    if not ended:
+                        btree.index_insert(w, tree.root, key, tree.keyinfo)
+                elif ended:
+                    btree.index_delete(w, tree.root, key, tree.keyinfo)
+
+    def _finalize(self, t: Transaction, seq: int, touched: list) -> None:
+        c = t.commit_ts
+        t.published_seq = seq
+        t.state = COMMITTED
+        done = set()
+        for tree, key, chain, _a, _v, _x in t.undo:
+            if (tree.root, key) in done:
+                continue
+            done.add((tree.root, key))
+            touched.append((tree, key))
+            with tree.lock:
+                for v in chain:
+                    if v.begin is t:
+                        v.begin = c
+                    if v.end is t:
+                        v.end = c
+        self._finish(t, COMMITTED)
+
+    # -- abort and finish --------------------------------------------------------
+
+    def abort(self, txn: Transaction, error: BaseException | None) -> None:
+        """Roll ``txn`` back: its versions leave every chain; waiters wake."""
+        if txn.state in (COMMITTED, ABORTED):
+            return
+        txn.error = error
+        txn._undo_to(0)
+        self._finish(txn, ABORTED)
+
+    def _finish(self, txn: Transaction, state: int) -> None:
+        txn.state = state
+        txn.done.set()
+        self._release_slot(txn)
+        self._forget(txn)
+
+    def _forget(self, txn: Transaction) -> None:
+        with self._active_lock:
+            self.active.discard(txn)
+        txn.read.end()
+
+    # -- garbage collection ------------------------------------------------------
+
+    def collect_garbage(self, recent: list | None = None) -> int:
+        """Drop chains whose newest change every active transaction reads from the B-tree.
+
+        Returns the number of chains dropped. Runs after every commit group.
+        """
+        with self._active_lock:
+            horizon = min((t.seen_seq for t in self.active), default=self.published_seq)
+            oldest_begin = min((t.begin_ts for t in self.active), default=INF)
+        dropped = 0
+        pending = self._gc_pending
+        while pending and pending[0][0] <= horizon:
+            seq, touched = pending.popleft()
+            for tree, key in touched:
+                if self._gc_last.get((tree.root, key)) != seq:
+                    continue  # a later commit touched it; its own entry decides
+                with tree.lock:
+                    chain = tree.chains.get(key)
+                    if chain is not None and all(
+                            type(v.begin) is int and type(v.end) is int for v in chain):
+                        del tree.chains[key]
+                        dropped += 1
+                        del self._gc_last[(tree.root, key)]
+        # prune, inside the chains just committed that must stay, the versions
+        # that no snapshot can see any more (hot rows under a long reader)
+        for tree, key in recent or ():
+            with tree.lock:
+                chain = tree.chains.get(key)
+                if chain and len(chain) > 1:
+                    keep = [v for v in chain if not (type(v.end) is int and v.end < oldest_begin)]
+                    if len(keep) < len(chain):
+                        chain[:] = keep
+        self.stats["gc_dropped"] += dropped
+        return dropped
+
+    def version_count(self) -> int:
+        """Versions held in memory (for the soak test and the docs)."""
+        return sum(len(c) for t in list(self.trees.values()) for c in list(t.chains.values()))
+
+    def _check(self) -> None:
+        """Assert the invariants of docs/mvcc.md (tests call this)."""
+        for tree in list(self.trees.values()):
+            with tree.lock:
+                for key, chain in tree.chains.items():
+                    current = ending = 0
+                    for v in chain:
+                        if type(v.begin) is int and type(v.end) is int:
+                            assert v.begin < v.end or (v.begin == 0), (key, chain)
+                        if v.end == INF:
+                            current += 1
+                        elif type(v.end) is not int:
+                            ending += 1
+                        for stamp in (v.begin, v.end):
+                            if type(stamp) is not int:
+                                assert stamp.state in (ACTIVE, PREPARING), (key, chain)
+                    assert current <= 1 and ending <= 1, (key, chain)

@@ -1,0 +1,376 @@
+"""A transaction: snapshot reads through the version index with B-tree fallback, and writes.
+
+Owns the per-transaction rules: what a read sees (``mvcc.version``), when a
+write conflicts (first updater wins), the undo log that serves ROLLBACK and
+ROLLBACK TO, and the savepoint stack. Committing is the database's job
+(``mvcc.database``: phase 1 validation, phase 2 group commit); a transaction
+only hands itself over.
+
+Rows are tuples (decoded records) above ``storage``; index entries are key
+tuples ``(values..., rowid)``.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterator
+
+from storage import btree
+
+from mvcc.errors import ConflictError, KeyExistsError
+from mvcc.tree import VersionedTree
+from mvcc.version import (
+    ABORTED, ACTIVE, COMMITTED, INF, PREPARING, STATE_NAMES, Version, effective_ts,
+    visible_version,
+)
+
+# undo-log actions
+_APPEND, _END, _PAYLOAD, _REMOVE, _CHAIN = range(5)
+
+_MISSING = object()
+
+
+class Transaction:
+    """One transaction. Not thread-safe by itself: one thread drives it at a time."""
+
+    def __init__(self, db: Any, txid: int, begin_ts: int, read: Any, exclusive: bool) -> None:
+        self.db = db
+        self.id = txid
+        self.begin_ts = begin_ts
+        self.commit_ts: int | None = None
+        self.state = ACTIVE
+        #: the pager snapshot (WAL read mark) every B-tree read goes through
+        self.read = read
+        #: holds (or will take at first write) the single-writer slot
+        self.exclusive = exclusive
+        self.holds_writer_slot = False
+        self.done = threading.Event()
+        #: (tree, key, chain, action, version, extra) in execution order
+        self.undo: list[tuple] = []
+        self.savepoints: list[tuple[str, int]] = []
+        self.schema_version = db.schema_version
+        self.error: BaseException | None = None
+        #: publication sequence number current when we began / when we were published (GC)
+        self.seen_seq = 0
+        self.published_seq: int | None = None
+        #: busy timeout in seconds for the writer slot
+        self.timeout = 5.0
+        #: set by the SQL layer for DDL: needs the writer slot, bumps the schema version
+        self.changes_schema = False
+
+    def __repr__(self) -> str:
+        return f"<Transaction {self.id} b={self.begin_ts} c={self.commit_ts} {STATE_NAMES[self.state]}>"
+
+    # -- reads -----------------------------------------------------------------
+
+    def get(self, tree: VersionedTree, rowid: int) -> tuple | None:
+        """The row with this rowid as this transaction sees it, or None."""
+        self._check_active()
+        chain = tree.chains.get(rowid)
+        if chain is not None:
+            v = visible_version(chain[:], self)
+            return None if v is None else v.payload
+        return self._btree_row(tree, rowid)
+
+    def index_contains(self, tree: VersionedTree, key: tuple) -> bool:
+        self._check_active()
+        chain = tree.chains.get(key)
+        if chain is not None:
+            return visible_version(chain[:], self) is not None
+        cur = btree.IndexCursor(self.read, tree.root, tree.keyinfo)
+        return cur.seek(key, "=") and tuple(cur.key) == tuple(key)
+
+    def rows(self, tree: VersionedTree, lo: int | None = None, hi: int | None = None,
+             reverse: bool = False) -> Iterator[tuple[int, tuple]]:
+        """(rowid, row) for every visible row with lo <= rowid <= hi, in rowid order.
+
+        Merges the B-tree at this transaction's WAL mark with the chains; keys
+        first changed after the scan started are not seen (the SQL layer
+        materialises where a statement could meet its own writes).
+        """
+        self._check_active()
+        keys = tree.keys_between(lo, hi, reverse)
+        cur = btree.TableCursor(self.read, tree.root)
+        if reverse:
+            ok = cur.seek(hi, "<=") if hi is not None else cur.last()
+            step = cur.prev
+        else:
+            ok = cur.seek(lo, ">=") if lo is not None else cur.first()
+            step = cur.next
+        chains = tree.chains
+        nkeys = len(keys)
+        i = 0
+        while True:
+            if ok:
+                bkey = cur.rowid
+                if (hi is not None and not reverse and bkey > hi) or (
+                        lo is not None and reverse and bkey < lo):
+                    ok = False
+            if i < nkeys:
+                ckey = keys[i]
+                if ok and (cur.rowid > ckey if reverse else cur.rowid < ckey):
+                    yield cur.rowid, cur.record()
+                    ok = step()
+                    continue
+                chain = chains.get(ckey)
+                if chain is None:  # collected since the scan began: the B-tree has it
+                    if ok and cur.rowid == ckey:
+                        yield ckey, cur.record()
+                else:
+                    v = visible_version(chain[:], self)
+                    if v is not None:
+                        yield ckey, v.payload
+                if ok and cur.rowid == ckey:
+                    ok = step()
+                i += 1
+            elif ok:
+                yield cur.rowid, cur.record()
+                ok = step()
+            else:
+                return
+
+    def index_keys(self, tree: VersionedTree, lo: tuple | None = None, hi: tuple | None = None,
+                   reverse: bool = False) -> Iterator[tuple]:
+        """Every visible index key k with lo <= k <= hi (prefix bounds allowed), in index order."""
+        self._check_active()
+        sk = tree.sort_key
+        with tree.lock:
+            skl = tree.chains.keys()
+            lo_s = None if lo is None else sk(lo)
+            hi_s = None if hi is None else sk(hi)
+            keys = list(tree.chains.irange_key(lo_s, hi_s, reverse=reverse)) if sk else list(
+                tree.chains.irange(lo, hi, reverse=reverse))
+        del skl
+        cur = btree.IndexCursor(self.read, tree.root, tree.keyinfo)
+        if reverse:
+            ok = cur.seek(hi, "<=") if hi is not None else cur.last()
+            step = cur.prev
+        else:
+            ok = cur.seek(lo, ">=") if lo is not None else cur.first()
+            step = cur.next
+        chains = tree.chains
+        nkeys = len(keys)
+        i = 0
+        while True:
+            bkey = None
+            if ok:
+                bkey = tuple(cur.key)
+                bs = sk(bkey)
+                if (hi_s is not None and not reverse and bs[:len(hi_s)] > hi_s) or (
+                        lo_s is not None and reverse and bs[:len(lo_s)] < lo_s):
+                    ok = False
+                    bkey = None
+            if i < nkeys:
+                ckey = keys[i]
+                cs = sk(ckey)
+                if bkey is not None and (bs > cs if reverse else bs < cs):
+                    yield bkey
+                    ok = step()
+                    continue
+                chain = chains.get(ckey)
+                if chain is None:
+                    if bkey is not None and bs == cs:
+                        yield bkey
+                elif visible_version(chain[:], self) is not None:
+                    yield ckey
+                if bkey is not None and bs == cs:
+                    ok = step()
+                i += 1
+            elif bkey is not None:
+                yield bkey
+                ok = step()
+            else:
+                return
+
+    # -- writes ----------------------------------------------------------------
+
+    def insert(self, tree: VersionedTree, rowid: int, row: tuple) -> None:
+        """Insert a row with an explicit rowid; KeyExistsError if it is visible to us."""
+        self._write(tree, rowid, row, "insert")
+
+    def insert_auto(self, tree: VersionedTree, row: tuple) -> int:
+        """Insert a row under a fresh rowid from the shared allocator; never conflicts."""
+        self._before_write()
+        base_max = self.db.latest_max_rowid(tree)
+        with tree.lock:
+            last = tree.chains.peekitem(-1)[0] if tree.chains else None
+            rowid = max(base_max or 0, last or 0, tree.next_rowid or 0) + 1
+            tree.next_rowid = rowid
+            chain: list[Version] = []
+            tree.chains[rowid] = chain
+            self.undo.append((tree, rowid, chain, _CHAIN, None, None))
+            v = Version(self, INF, row)
+            chain.append(v)
+            self.undo.append((tree, rowid, chain, _APPEND, v, None))
+        return rowid
+
+    def update(self, tree: VersionedTree, rowid: int, row: tuple) -> bool:
+        """Replace a visible row; False if it does not exist for us."""
+        return self._write(tree, rowid, row, "update")
+
+    def delete(self, tree: VersionedTree, rowid: int) -> bool:
+        """Delete a visible row; False if it does not exist for us."""
+        return self._write(tree, rowid, None, "delete")
+
+    def index_add(self, tree: VersionedTree, key: tuple) -> None:
+        self._write(tree, tuple(key), True, "insert")
+
+    def index_remove(self, tree: VersionedTree, key: tuple) -> bool:
+        return self._write(tree, tuple(key), None, "delete")
+
+    def _btree_row(self, tree: VersionedTree, rowid: int) -> tuple | None:
+        cur = btree.TableCursor(self.read, tree.root)
+        return cur.record() if cur.seek(rowid, "=") else None
+
+    def _btree_base(self, tree: VersionedTree, key: Any) -> Any:
+        if tree.kind == "table":
+            return self._btree_row(tree, key)
+        cur = btree.IndexCursor(self.read, tree.root, tree.keyinfo)
+        return True if cur.seek(key, "=") and tuple(cur.key) == key else None
+
+    def _write(self, tree: VersionedTree, key: Any, payload: Any, mode: str) -> bool:
+        self._before_write()
+        base = _MISSING
+        if tree.chains.get(key) is None:
+            base = self._btree_base(tree, key)  # I/O outside the tree lock
+        with tree.lock:
+            result = self._write_locked(tree, key, payload, mode, base)
+        if result is None:
+            self._conflict()  # after releasing the lock: the abort takes it again
+        return result
+
+    def _write_locked(self, tree: VersionedTree, key: Any, payload: Any, mode: str,
+                      base: Any) -> bool | None:
+        """The write proper, under ``tree.lock``; None means a write-write conflict."""
+        chain = tree.chains.get(key)
+        if chain is None:
+            if base is _MISSING:  # the chain was collected between our look and the lock
+                base = self._btree_base(tree, key)
+            chain = [] if base is None else [Version(0, INF, base)]
+            tree.chains[key] = chain
+            self.undo.append((tree, key, chain, _CHAIN, None, None))
+        cur = chain[-1] if chain else None
+        state = self._classify(cur)
+        if state is None:
+            return None
+        exists, own = state
+        if mode == "insert":
+            if exists:
+                raise KeyExistsError("key exists")
+            v = Version(self, INF, payload)
+            chain.append(v)
+            self.undo.append((tree, key, chain, _APPEND, v, None))
+            return True
+        if not exists:
+            return False
+        if own:
+            if payload is None:
+                chain.pop()
+                self.undo.append((tree, key, chain, _REMOVE, cur, len(chain)))
+            else:
+                self.undo.append((tree, key, chain, _PAYLOAD, cur, cur.payload))
+                cur.payload = payload
+            return True
+        cur.end = self
+        self.undo.append((tree, key, chain, _END, cur, None))
+        if payload is not None:
+            v = Version(self, INF, payload)
+            chain.append(v)
+            self.undo.append((tree, key, chain, _APPEND, v, None))
+        return True
+
+    def _classify(self, cur: Version | None) -> tuple[bool, bool] | None:
+        """(exists for us, is our own version) for the newest version; None on conflict."""
+        if cur is None:
+            return False, False
+        b = cur.begin
+        if b is self:
+            return cur.end is not self, True
+        bts = effective_ts(b)
+        if bts is None or bts > self.begin_ts:
+            return None  # uncommitted by another, or committed after our snapshot
+        e = cur.end
+        if e == INF:
+            return True, False
+        if e is self:
+            return False, False
+        ets = effective_ts(e)
+        if ets is None or ets > self.begin_ts:
+            return None  # another is changing it, or changed it after our snapshot
+        return False, False
+
+    def _conflict(self) -> None:
+        self.db.stats["conflicts"] += 1
+        err = ConflictError()
+        self.db.abort(self, err)
+        raise err
+
+    def _before_write(self) -> None:
+        self._check_active()
+        if not self.holds_writer_slot and self.exclusive:
+            self.db.acquire_writer_slot(self)
+
+    def _check_active(self) -> None:
+        if self.state != ACTIVE:
+            from storage.errors import OperationalError
+            raise OperationalError(f"transaction is {STATE_NAMES[self.state].lower()}"
+                                   + (f": {self.error}" if self.error else ""))
+
+    # -- savepoints and undo ---------------------------------------------------
+
+    def savepoint(self, name: str) -> None:
+        self._check_active()
+        self.savepoints.append((name.lower(), len(self.undo)))
+
+    def _find_savepoint(self, name: str) -> int:
+        lname = name.lower()
+        for i in range(len(self.savepoints) - 1, -1, -1):
+            if self.savepoints[i][0] == lname:
+                return i
+        from storage.errors import OperationalError
+        raise OperationalError(f"no such savepoint: {name}")
+
+    def release(self, name: str) -> None:
+        """RELEASE: forget the savepoint and every one after it; keep the changes."""
+        i = self._find_savepoint(name)
+        del self.savepoints[i:]
+
+    def rollback_to(self, name: str) -> None:
+        """ROLLBACK TO: undo every change since the savepoint; the savepoint stays."""
+        self._check_active()
+        i = self._find_savepoint(name)
+        self._undo_to(self.savepoints[i][1])
+        del self.savepoints[i + 1:]
+
+    def _undo_to(self, mark: int) -> None:
+        undo = self.undo
+        while len(undo) > mark:
+            tree, key, chain, action, v, extra = undo.pop()
+            with tree.lock:
+                if action == _APPEND:
+                    chain.remove(v)
+                elif action == _END:
+                    v.end = INF
+                elif action == _PAYLOAD:
+                    v.payload = extra
+                elif action == _REMOVE:
+                    chain.insert(extra, v)
+                elif action == _CHAIN:
+                    if tree.chains.get(key) is chain and all(
+                            type(x.begin) is int and x.end == INF for x in chain):
+                        del tree.chains[key]
+
+    # -- end -------------------------------------------------------------------
+
+    @property
+    def has_writes(self) -> bool:
+        return bool(self.undo)
+
+    def commit(self) -> None:
+        self.db.commit(self)
+
+    def rollback(self) -> None:
+        if self.state == ACTIVE:
+            self.db.abort(self, None)
+
+
+__all__ = ["Transaction", "ACTIVE", "PREPARING", "COMMITTED", "ABORTED"]
