@@ -16,6 +16,7 @@ Write skew is not prevented under BEGIN CONCURRENT (snapshot isolation).
 """
 from __future__ import annotations
 
+import bisect
 import itertools
 import threading
 import time
@@ -36,6 +37,12 @@ MODES = ("concurrent", "deferred", "immediate", "exclusive")
 
 _registry: dict[str, "Database"] = {}
 _registry_lock = threading.Lock()
+
+
+def _no_snapshot_between(begins: list[int], lo: int, hi: int) -> bool:
+    """True if no begin timestamp b in the sorted list has lo < b <= hi."""
+    i = bisect.bisect_right(begins, lo)
+    return i == len(begins) or begins[i] > hi
 
 
 class Database:
@@ -92,6 +99,18 @@ class Database:
             self.abort(txn, None)
         self.closed = True
         self.pager.close()
+
+    def abandon(self) -> None:
+        """Forget this database without touching its files (after a simulated crash).
+
+        The next ``Database.open`` of the path starts from what is on disk, the
+        way a new process would after power loss.
+        """
+        with _registry_lock:
+            if self._key is not None and _registry.get(self._key) is self:
+                del _registry[self._key]
+        self.closed = True
+        self.pager._abandon()
 
     # -- trees -----------------------------------------------------------------
 
@@ -194,6 +213,9 @@ class Database:
         if txn.state != ACTIVE:
             raise OperationalError("cannot commit - no transaction is active")
         if not txn.undo:
+            if txn.changes_schema:
+                with self._commit_lock:
+                    self.schema_version += 1
             self._finish(txn, COMMITTED)
             return
         if txn.holds_writer_slot:
@@ -372,7 +394,7 @@ class Database:
         """
         with self._active_lock:
             horizon = min((t.seen_seq for t in self.active), default=self.published_seq)
-            oldest_begin = min((t.begin_ts for t in self.active), default=INF)
+            begins = sorted(t.begin_ts for t in self.active)
         dropped = 0
         pending = self._gc_pending
         while pending and pending[0][0] <= horizon:
@@ -388,12 +410,15 @@ class Database:
                         dropped += 1
                         del self._gc_last[(tree.root, key)]
         # prune, inside the chains just committed that must stay, the versions
-        # that no snapshot can see any more (hot rows under a long reader)
+        # that no snapshot can see any more (hot rows under a long reader): a
+        # committed version [begin, end) is seen only by snapshots begin < b <= end
         for tree, key in recent or ():
             with tree.lock:
                 chain = tree.chains.get(key)
                 if chain and len(chain) > 1:
-                    keep = [v for v in chain if not (type(v.end) is int and v.end < oldest_begin)]
+                    keep = [v for v in chain
+                            if not (type(v.begin) is int and type(v.end) is int and v.end != INF
+                                    and _no_snapshot_between(begins, v.begin, v.end))]
                     if len(keep) < len(chain):
                         chain[:] = keep
         self.stats["gc_dropped"] += dropped

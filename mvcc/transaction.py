@@ -315,6 +315,14 @@ class Transaction:
             raise OperationalError(f"transaction is {STATE_NAMES[self.state].lower()}"
                                    + (f": {self.error}" if self.error else ""))
 
+    def begin_schema_change(self) -> None:
+        """Called by the SQL layer before DDL: schema changes need the writer slot,
+        and committing bumps the schema version (others then get SQLITE_SCHEMA)."""
+        self._check_active()
+        if not self.holds_writer_slot:
+            self.db.acquire_writer_slot(self)
+        self.changes_schema = True
+
     # -- savepoints and undo ---------------------------------------------------
 
     def savepoint(self, name: str) -> None:

@@ -1,0 +1,253 @@
+"""MVCC basics: own writes, savepoints, rowid allocation, index trees, schema changes, files."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from mvcc.database import Database
+from mvcc.errors import ConflictError, KeyExistsError, SchemaChangedError
+from storage import btree
+from storage.errors import BusyError
+from storage.schema_table import read_schema
+
+KEYINFO = btree.KeyInfo(collations=(None,), desc=(False,))
+
+
+def _make(path, rows=((1, 10), (2, 20))):
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, value)")
+    con.execute("CREATE INDEX tv ON t(value)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", rows)
+    con.commit()
+    con.close()
+
+
+@pytest.fixture
+def db_t_i(tmp_path):
+    path = str(tmp_path / "b.db")
+    _make(path)
+    db = Database.open(path)
+    r = db.pager.begin_read()
+    roots = {o.name: o.rootpage for o in read_schema(r)}
+    r.end()
+    yield db, db.table(roots["t"]), db.index(roots["tv"], KEYINFO), path
+    db._check()
+    if not db.closed:
+        db.close()
+
+
+def _sqlite_rows(path):
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = con.execute("SELECT id, value FROM t ORDER BY id").fetchall()
+    via_index = con.execute("SELECT id, value FROM t INDEXED BY tv WHERE value > -1e9 ORDER BY value, id").fetchall()
+    con.close()
+    return rows, via_index
+
+
+def _put(txn, t, i, rowid, value):
+    """Insert a row and its index entry, as the SQL layer will."""
+    txn.insert(t, rowid, (None, value))
+    txn.index_add(i, (value, rowid))
+
+
+def _set(txn, t, i, rowid, value):
+    old = txn.get(t, rowid)
+    txn.update(t, rowid, (None, value))
+    txn.index_remove(i, (old[1], rowid))
+    txn.index_add(i, (value, rowid))
+
+
+def test_own_writes_visible_and_others_not(db_t_i):
+    db, t, i, _ = db_t_i
+    a, b = db.begin(), db.begin()
+    _put(a, t, i, 3, 30)
+    assert a.get(t, 3) == (None, 30)
+    assert b.get(t, 3) is None
+    assert list(a.index_keys(i)) == [(10, 1), (20, 2), (30, 3)]
+    assert list(b.index_keys(i)) == [(10, 1), (20, 2)]
+    a.commit()
+    assert b.get(t, 3) is None           # still b's snapshot
+    b.commit()
+    c = db.begin()
+    assert [r for r, _ in c.rows(t)] == [1, 2, 3]
+    assert [r for r, _ in c.rows(t, reverse=True)] == [3, 2, 1]
+    assert [r for r, _ in c.rows(t, 2, 3)] == [2, 3]
+    c.commit()
+
+
+def test_insert_existing_rowid_is_key_exists(db_t_i):
+    db, t, i, _ = db_t_i
+    a = db.begin()
+    with pytest.raises(KeyExistsError):
+        a.insert(t, 1, (None, 99))
+    a.delete(t, 1)
+    a.insert(t, 1, (None, 99))          # after our own delete it is free
+    assert a.get(t, 1) == (None, 99)
+    a.commit()
+
+
+def test_savepoints_nest_and_roll_back(db_t_i):
+    db, t, i, path = db_t_i
+    a = db.begin()
+    _set(a, t, i, 1, 11)
+    a.savepoint("s1")
+    _set(a, t, i, 1, 12)
+    _put(a, t, i, 5, 50)
+    a.savepoint("s2")
+    a.delete(t, 2)
+    a.index_remove(i, (20, 2))
+    assert a.get(t, 2) is None
+    a.rollback_to("s2")
+    assert a.get(t, 2) == (None, 20)
+    a.rollback_to("s1")
+    assert a.get(t, 1) == (None, 11) and a.get(t, 5) is None
+    assert list(a.index_keys(i)) == [(11, 1), (20, 2)]
+    a.release("s1")
+    a.commit()
+    db.close()
+    rows, via_index = _sqlite_rows(path)
+    assert rows == [(1, 11), (2, 20)] and via_index == [(1, 11), (2, 20)]
+
+
+def test_rollback_leaves_nothing(db_t_i):
+    db, t, i, path = db_t_i
+    a = db.begin()
+    _set(a, t, i, 1, 111)
+    _put(a, t, i, 7, 70)
+    a.rollback()
+    b = db.begin()
+    assert b.get(t, 1) == (None, 10) and b.get(t, 7) is None
+    b.commit()
+    assert len(t.chains) == 0 and len(i.chains) == 0
+    db.close()
+    assert _sqlite_rows(path)[0] == [(1, 10), (2, 20)]
+
+
+def test_concurrent_auto_rowids_never_conflict(db_t_i):
+    db, t, i, path = db_t_i
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def worker(n):
+        for k in range(200):
+            txn = db.begin()
+            rowid = txn.insert_auto(t, (None, n * 1000 + k))
+            txn.index_add(i, (n * 1000 + k, rowid))
+            txn.commit()                   # ConflictError here would fail the test
+            with lock:
+                got.append(rowid)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(got) == len(set(got)) == 800
+    assert min(got) == 3                  # after the existing max rowid 2
+    db.close()
+    rows, via_index = _sqlite_rows(path)
+    assert len(rows) == 802 and sorted(via_index) == sorted(rows)
+
+
+def test_interleaved_auto_rowids_in_open_transactions(db_t_i):
+    db, t, i, _ = db_t_i
+    a, b = db.begin(), db.begin()
+    ra = a.insert_auto(t, (None, 1))
+    rb = b.insert_auto(t, (None, 2))
+    assert ra != rb
+    a.commit()
+    b.commit()
+    c = db.begin()
+    assert c.get(t, ra) == (None, 1) and c.get(t, rb) == (None, 2)
+
+
+def test_unique_index_validation_catches_concurrent_duplicates(tmp_path):
+    path = str(tmp_path / "u.db")
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE u(id INTEGER PRIMARY KEY, email)")
+    con.execute("CREATE UNIQUE INDEX ue ON u(email)")
+    con.commit()
+    con.close()
+    db = Database.open(path)
+    r = db.pager.begin_read()
+    roots = {o.name: o.rootpage for o in read_schema(r)}
+    r.end()
+    t, ui = db.table(roots["u"]), db.index(roots["ue"], KEYINFO, unique=True)
+    a, b = db.begin(), db.begin()
+    for txn, rowid in ((a, 1), (b, 2)):
+        txn.insert(t, rowid, (None, "x@example.com"))
+        txn.index_add(ui, ("x@example.com", rowid))
+    a.commit()
+    with pytest.raises(ConflictError):
+        b.commit()
+    db.close()
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT * FROM u").fetchall() == [(1, "x@example.com")]
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+
+
+def test_schema_change_makes_older_concurrent_transactions_fail(db_t_i):
+    db, t, i, _ = db_t_i
+    old = db.begin()
+    old.update(t, 1, (None, 5))
+    ddl = db.begin("deferred")
+    ddl.begin_schema_change()
+    assert ddl.holds_writer_slot
+    ddl.commit()
+    with pytest.raises(SchemaChangedError) as info:
+        old.commit()
+    assert info.value.sqlite_errorcode == 17
+
+
+def test_writer_slot_waits_for_busy_timeout(db_t_i):
+    db, t, i, _ = db_t_i
+    w = db.begin("immediate")
+    released = threading.Timer(0.2, w.commit)
+    released.start()
+    w2 = db.begin("immediate", timeout=5.0)   # waits ~0.2 s for the slot, then gets it
+    assert w2.holds_writer_slot
+    w2.commit()
+    released.join()
+    w3 = db.begin("immediate", timeout=0.0)
+    with pytest.raises(BusyError):
+        db.begin("immediate", timeout=0.05)
+    w3.rollback()
+
+
+def test_memory_stays_bounded_under_updates_with_a_long_reader(db_t_i):
+    db, t, i, _ = db_t_i
+    reader = db.begin()
+    assert reader.get(t, 1) == (None, 10)
+    for n in range(500):
+        txn = db.begin()
+        txn.update(t, 1 + n % 2, (None, n))
+        txn.commit()
+    assert db.version_count() <= 6        # per row: what the reader sees + current
+    assert reader.get(t, 1) == (None, 10)
+    reader.commit()
+    txn = db.begin()
+    txn.update(t, 1, (None, 0))
+    txn.commit()
+    assert db.version_count() == 0
+
+
+def test_committed_data_survives_reopen_and_sqlite3_reads_it(db_t_i):
+    db, t, i, path = db_t_i
+    for n in range(50):
+        txn = db.begin()
+        rowid = txn.insert_auto(t, (None, n * 7))
+        txn.index_add(i, (n * 7, rowid))
+        txn.commit()
+    db.close()
+    db2 = Database.open(path)
+    txn = db2.begin()
+    t2 = db2.table(t.root)
+    assert len(list(txn.rows(t2))) == 52
+    txn.commit()
+    db2.close()
+    rows, via_index = _sqlite_rows(path)
+    assert len(rows) == 52 and sorted(via_index) == rows
