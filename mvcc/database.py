@@ -29,7 +29,7 @@ from storage.pager import Pager
 from storage.record import encode_record
 
 from mvcc.errors import ConflictError, SchemaChangedError
-from mvcc.transaction import Transaction
+from mvcc.transaction import _CHAIN, Transaction
 from mvcc.tree import INDEX, TABLE, VersionedTree
 from mvcc.version import ABORTED, ACTIVE, COMMITTED, INF, PREPARING
 
@@ -151,13 +151,19 @@ class Database:
         exclusive = mode != "concurrent"
         txn = None
         if mode in ("immediate", "exclusive"):
-            txn = self._new_txn(exclusive=True)
-            txn.timeout = timeout
+            # take the slot first, then the snapshot: a writer that waited for
+            # the slot must see what the previous writer committed
+            token = object()
+            self._take_slot(token, timeout)
             try:
-                self.acquire_writer_slot(txn, timeout)
+                txn = self._new_txn(exclusive=True)
             except BaseException:
-                self._forget(txn)
+                self._give_slot(token)
                 raise
+            txn.timeout = timeout
+            with self._slot:
+                self._slot_owner = txn
+            txn.holds_writer_slot = True
             return txn
         txn = self._new_txn(exclusive)
         txn.timeout = timeout
@@ -177,17 +183,29 @@ class Database:
 
     # -- the single-writer slot --------------------------------------------------
 
-    def acquire_writer_slot(self, txn: Transaction, timeout: float | None = None) -> None:
-        """Take the slot for a plain (non-concurrent) transaction; SQLite's write lock."""
-        timeout = txn.timeout if timeout is None else timeout
+    def _take_slot(self, owner: object, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         with self._slot:
-            while self._slot_owner is not None and self._slot_owner is not txn:
+            while self._slot_owner is not None and self._slot_owner is not owner:
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._slot.wait(left):
-                    if self._slot_owner is not None and self._slot_owner is not txn:
+                    if self._slot_owner is not None and self._slot_owner is not owner:
                         raise BusyError()
-            self._slot_owner = txn
+            self._slot_owner = owner
+
+    def _give_slot(self, owner: object) -> None:
+        with self._slot:
+            if self._slot_owner is owner:
+                self._slot_owner = None
+                self._slot.notify_all()
+
+    def acquire_writer_slot(self, txn: Transaction, timeout: float | None = None) -> None:
+        """Take the slot for a plain (non-concurrent) transaction at its first write.
+
+        SQLite's DEFERRED: if anything committed after our snapshot, writing now
+        would not be serializable, so we refuse with SQLITE_BUSY_SNAPSHOT.
+        """
+        self._take_slot(txn, txn.timeout if timeout is None else timeout)
         txn.holds_writer_slot = True
         if self.last_commit_ts > txn.begin_ts:
             # someone committed after our snapshot: writing now would not be
@@ -200,10 +218,7 @@ class Database:
 
     def _release_slot(self, txn: Transaction) -> None:
         if txn.holds_writer_slot:
-            with self._slot:
-                if self._slot_owner is txn:
-                    self._slot_owner = None
-                    self._slot.notify_all()
+            self._give_slot(txn)
             txn.holds_writer_slot = False
 
     # -- commit ----------------------------------------------------------------
@@ -257,7 +272,7 @@ class Database:
         and no UNIQUE key we added was added by a transaction that committed first."""
         checked = set()
         for tree, key, chain, action, _v, _ in txn.undo:
-            if id(chain) in checked:
+            if action == _CHAIN or id(chain) in checked:
                 continue
             checked.add(id(chain))
             last = chain[-1] if chain else None

@@ -242,26 +242,28 @@ class Transaction:
                       base: Any) -> bool | None:
         """The write proper, under ``tree.lock``; None means a write-write conflict."""
         chain = tree.chains.get(key)
-        if chain is None:
+        created = chain is None
+        if created:
             if base is _MISSING:  # the chain was collected between our look and the lock
                 base = self._btree_base(tree, key)
             chain = [] if base is None else [Version(0, INF, base)]
-            tree.chains[key] = chain
-            self.undo.append((tree, key, chain, _CHAIN, None, None))
         cur = chain[-1] if chain else None
         state = self._classify(cur)
         if state is None:
             return None
         exists, own = state
+        if mode != "insert" and not exists:
+            return False  # nothing to change; a chain made just now is not kept
+        if mode == "insert" and exists:
+            raise KeyExistsError("key exists")
+        if created:
+            tree.chains[key] = chain
+            self.undo.append((tree, key, chain, _CHAIN, None, None))
         if mode == "insert":
-            if exists:
-                raise KeyExistsError("key exists")
             v = Version(self, INF, payload)
             chain.append(v)
             self.undo.append((tree, key, chain, _APPEND, v, None))
             return True
-        if not exists:
-            return False
         if own:
             if payload is None:
                 chain.pop()
