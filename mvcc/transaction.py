@@ -24,7 +24,7 @@ from mvcc.version import (
 )
 
 # undo-log actions
-_APPEND, _END, _PAYLOAD, _REMOVE, _CHAIN = range(5)
+_APPEND, _END, _PAYLOAD, _CHAIN = range(4)
 
 _MISSING = object()
 
@@ -266,8 +266,11 @@ class Transaction:
             return True
         if own:
             if payload is None:
-                chain.pop()
-                self.undo.append((tree, key, chain, _REMOVE, cur, len(chain)))
+                # our own version becomes a tombstone [us, us): invisible to all,
+                # but other writers still conflict on it, so ROLLBACK TO can
+                # bring it back without ever stacking on another writer's insert
+                cur.end = self
+                self.undo.append((tree, key, chain, _END, cur, None))
             else:
                 self.undo.append((tree, key, chain, _PAYLOAD, cur, cur.payload))
                 cur.payload = payload
@@ -362,8 +365,6 @@ class Transaction:
                     v.end = INF
                 elif action == _PAYLOAD:
                     v.payload = extra
-                elif action == _REMOVE:
-                    chain.insert(extra, v)
                 elif action == _CHAIN:
                     if tree.chains.get(key) is chain and all(
                             type(x.begin) is int and x.end == INF for x in chain):
