@@ -66,6 +66,9 @@ class Database:
         self.last_commit_ts = 0
         self.published_seq = 0
         self.schema_version = 0
+        #: the WAL has reached wal_autocheckpoint frames: transactions move their
+        #: pager snapshots forward between operations so the WAL can restart
+        self.want_fresh_reads = False
         self._gc_pending: deque[tuple[int, list[tuple[VersionedTree, Any]]]] = deque()
         self._gc_last: dict[tuple[int, Any], int] = {}
         self.stats: Counter = Counter()
@@ -176,7 +179,7 @@ class Database:
             read = self.pager.begin_read()
             seen = self.published_seq
             txn = Transaction(self, next(self._txids), next(self._clock), read, exclusive)
-            txn.seen_seq = seen
+            txn.seen_seq = txn.read_seq = seen
             txn.timeout = 5.0
             self.active.add(txn)
         return txn
@@ -311,6 +314,14 @@ class Database:
                 return  # an earlier leader committed (or failed) us
             with self._commit_lock:
                 group, self._queue = self._queue, []
+            if self.want_fresh_reads:
+                # readers have had a group's time to move forward: backfill now
+                # so that this commit can restart the WAL (pager: restart when
+                # every frame is backfilled)
+                try:
+                    self.pager.checkpoint("PASSIVE")
+                except Exception:
+                    self.stats["checkpoint_errors"] += 1
             w = self.pager.begin_write()
             try:
                 for t in group:
@@ -329,6 +340,8 @@ class Database:
             with self._active_lock:
                 self.published_seq += 1
                 seq = self.published_seq
+            ac = self.pager.wal_autocheckpoint
+            self.want_fresh_reads = ac > 0 and self.pager.mx_frame >= ac
             touched: list[tuple[VersionedTree, Any]] = []
             for t in group:
                 self._finalize(t, seq, touched)

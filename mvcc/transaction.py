@@ -56,15 +56,35 @@ class Transaction:
         self.timeout = 5.0
         #: set by the SQL layer for DDL: needs the writer slot, bumps the schema version
         self.changes_schema = False
+        #: publication sequence our ``read`` snapshot was taken at; open scans
+        self.read_seq = 0
+        self._cursors = 0
 
     def __repr__(self) -> str:
         return f"<Transaction {self.id} b={self.begin_ts} c={self.commit_ts} {STATE_NAMES[self.state]}>"
 
     # -- reads -----------------------------------------------------------------
 
+    def _fresh_read(self) -> None:
+        """Move our pager snapshot to the newest mark when the WAL wants to restart.
+
+        Safe between operations: a key changed after our snapshot keeps its chain
+        until every transaction that began before the change has ended (GC goes by
+        ``seen_seq``, which does not move), so the B-tree is consulted only for keys
+        that read the same at every mark since. Without this, a steady stream of
+        overlapping transactions pins old marks and the WAL never restarts.
+        """
+        db = self.db
+        if db.want_fresh_reads and not self._cursors and self.read_seq != db.published_seq:
+            old = self.read
+            self.read_seq = db.published_seq
+            self.read = db.pager.begin_read()
+            old.end()
+
     def get(self, tree: VersionedTree, rowid: int) -> tuple | None:
         """The row with this rowid as this transaction sees it, or None."""
         self._check_active()
+        self._fresh_read()
         chain = tree.chains.get(rowid)
         if chain is not None:
             v = visible_version(chain[:], self)
@@ -73,6 +93,7 @@ class Transaction:
 
     def index_contains(self, tree: VersionedTree, key: tuple) -> bool:
         self._check_active()
+        self._fresh_read()
         chain = tree.chains.get(key)
         if chain is not None:
             return visible_version(chain[:], self) is not None
@@ -88,7 +109,16 @@ class Transaction:
         materialises where a statement could meet its own writes).
         """
         self._check_active()
+        self._fresh_read()
         keys = tree.keys_between(lo, hi, reverse)
+        self._cursors += 1
+        try:
+            yield from self._merge_rows(tree, keys, lo, hi, reverse)
+        finally:
+            self._cursors -= 1
+
+    def _merge_rows(self, tree: VersionedTree, keys: list, lo: int | None, hi: int | None,
+                    reverse: bool) -> Iterator[tuple[int, tuple]]:
         cur = btree.TableCursor(self.read, tree.root)
         if reverse:
             ok = cur.seek(hi, "<=") if hi is not None else cur.last()
@@ -132,14 +162,21 @@ class Transaction:
                    reverse: bool = False) -> Iterator[tuple]:
         """Every visible index key k with lo <= k <= hi (prefix bounds allowed), in index order."""
         self._check_active()
+        self._fresh_read()
         sk = tree.sort_key
+        lo_s = None if lo is None else sk(lo)
+        hi_s = None if hi is None else sk(hi)
         with tree.lock:
-            skl = tree.chains.keys()
-            lo_s = None if lo is None else sk(lo)
-            hi_s = None if hi is None else sk(hi)
-            keys = list(tree.chains.irange_key(lo_s, hi_s, reverse=reverse)) if sk else list(
-                tree.chains.irange(lo, hi, reverse=reverse))
-        del skl
+            keys = list(tree.chains.irange_key(lo_s, hi_s, reverse=reverse))
+        self._cursors += 1
+        try:
+            yield from self._merge_keys(tree, keys, lo, hi, lo_s, hi_s, reverse)
+        finally:
+            self._cursors -= 1
+
+    def _merge_keys(self, tree: VersionedTree, keys: list, lo: tuple | None, hi: tuple | None,
+                    lo_s: Any, hi_s: Any, reverse: bool) -> Iterator[tuple]:
+        sk = tree.sort_key
         cur = btree.IndexCursor(self.read, tree.root, tree.keyinfo)
         if reverse:
             ok = cur.seek(hi, "<=") if hi is not None else cur.last()
@@ -229,6 +266,7 @@ class Transaction:
 
     def _write(self, tree: VersionedTree, key: Any, payload: Any, mode: str) -> bool:
         self._before_write()
+        self._fresh_read()
         base = _MISSING
         if tree.chains.get(key) is None:
             base = self._btree_base(tree, key)  # I/O outside the tree lock
