@@ -69,6 +69,10 @@ class Database:
         #: the WAL has reached wal_autocheckpoint frames: transactions move their
         #: pager snapshots forward between operations so the WAL can restart
         self.want_fresh_reads = False
+        #: root page of sqlite_sequence (set by the SQL layer), and its values
+        self.sequence_root: int | None = None
+        self._sequence: dict[str, int] | None = None
+        self._sequence_lock = threading.Lock()
         self._gc_pending: deque[tuple[int, list[tuple[VersionedTree, Any]]]] = deque()
         self._gc_last: dict[tuple[int, Any], int] = {}
         self.stats: Counter = Counter()
@@ -142,6 +146,65 @@ class Database:
             return cur.rowid if cur.last() else None
         finally:
             r.end()
+
+    # -- AUTOINCREMENT ------------------------------------------------------------
+
+    def sequence_value(self, name: str) -> int:
+        """The committed ``sqlite_sequence`` value for table ``name`` (0 if none)."""
+        with self._sequence_lock:
+            if self._sequence is None:
+                self._sequence = self._load_sequence()
+            return self._sequence.get(name, 0)
+
+    def _load_sequence(self) -> dict[str, int]:
+        values: dict[str, int] = {}
+        if not self.sequence_root:
+            return values
+        r = self.pager.begin_read()
+        try:
+            cur = btree.TableCursor(r, self.sequence_root)
+            ok = cur.first()
+            while ok:
+                rec = cur.record()
+                if len(rec) >= 2 and type(rec[1]) is int:
+                    values[rec[0]] = max(values.get(rec[0], 0), rec[1])
+                ok = cur.next()
+        finally:
+            r.end()
+        return values
+
+    def _apply_sequence(self, w: Any, group: list[Transaction]) -> None:
+        """Raise sqlite_sequence rows to the group's largest AUTOINCREMENT rowids."""
+        wanted: dict[str, int] = {}
+        for t in group:
+            for name, rowid in t.autoinc.items():
+                if rowid > wanted.get(name, 0):
+                    wanted[name] = rowid
+        if not wanted or not self.sequence_root:
+            return
+        root = self.sequence_root
+        found: dict[str, tuple[int, int]] = {}
+        last_rowid = 0
+        cur = btree.TableCursor(w, root)
+        ok = cur.first()
+        while ok:
+            rec = cur.record()
+            if rec and rec[0] in wanted:
+                found[rec[0]] = (cur.rowid, rec[1] if len(rec) > 1 and type(rec[1]) is int else 0)
+            last_rowid = cur.rowid
+            ok = cur.next()
+        with self._sequence_lock:
+            cache = self._sequence if self._sequence is not None else {}
+            for name, value in wanted.items():
+                rowid, old = found.get(name, (None, 0))
+                if value <= old:
+                    continue
+                if rowid is None:
+                    last_rowid += 1
+                    rowid = last_rowid
+                btree.table_insert(w, root, rowid, encode_record((name, value)))
+                cache[name] = value
+            self._sequence = cache
 
     # -- begin -----------------------------------------------------------------
 
@@ -326,6 +389,7 @@ class Database:
             try:
                 for t in group:
                     self._apply(w, t)
+                self._apply_sequence(w, group)
                 w.commit()
             except Exception as exc:  # I/O error, disk full...: the whole group fails
                 try:
@@ -334,6 +398,8 @@ class Database:
                     pass
                 for t in group:
                     self.abort(t, exc)
+                with self._sequence_lock:
+                    self._sequence = None  # reload: the cache may hold the failed values
                 return
             self.stats["groups"] += 1
             self.stats["commits"] += len(group)

@@ -16,6 +16,8 @@ from typing import Any, Iterator
 
 from storage import btree
 
+from storage.errors import DiskFullError
+
 from mvcc.errors import ConflictError, KeyExistsError
 from mvcc.tree import VersionedTree
 from mvcc.version import (
@@ -27,6 +29,7 @@ from mvcc.version import (
 _APPEND, _END, _PAYLOAD, _CHAIN = range(4)
 
 _MISSING = object()
+MAX_ROWID = (1 << 63) - 1
 
 
 class Transaction:
@@ -59,6 +62,8 @@ class Transaction:
         #: publication sequence our ``read`` snapshot was taken at; open scans
         self.read_seq = 0
         self._cursors = 0
+        #: AUTOINCREMENT table name -> largest rowid this transaction inserted
+        self.autoinc: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"<Transaction {self.id} b={self.begin_ts} c={self.commit_ts} {STATE_NAMES[self.state]}>"
@@ -224,21 +229,57 @@ class Transaction:
         """Insert a row with an explicit rowid; KeyExistsError if it is visible to us."""
         self._write(tree, rowid, row, "insert")
 
-    def insert_auto(self, tree: VersionedTree, row: tuple) -> int:
-        """Insert a row under a fresh rowid from the shared allocator; never conflicts."""
+    def insert_auto(self, tree: VersionedTree, row: tuple, autoincrement: str | None = None) -> int:
+        """Insert a row under a fresh rowid from the shared allocator; never conflicts.
+
+        Rowids are max(any rowid in the B-tree or the version index, any handed
+        out) + 1, so concurrent inserters never collide. For an AUTOINCREMENT
+        table pass its name: the rowid is also above every value ``sqlite_sequence``
+        ever held, and the commit records it there (see ``note_rowid``).
+        """
         self._before_write()
-        base_max = self.db.latest_max_rowid(tree)
+        self._fresh_read()
+        floor = self.db.sequence_value(autoincrement) if autoincrement else 0
         with tree.lock:
+            # Under the lock: a chain is collected only after its commit is in
+            # the B-tree, so "newest B-tree max" and "chain keys" together cover
+            # every rowid handed out, committed or not.
+            base_max = self.db.latest_max_rowid(tree)
             last = tree.chains.peekitem(-1)[0] if tree.chains else None
-            rowid = max(base_max or 0, last or 0, tree.next_rowid or 0) + 1
-            tree.next_rowid = rowid
+            rowid = max(base_max or 0, last or 0, floor) + 1
+            if rowid > MAX_ROWID:
+                if autoincrement:
+                    raise DiskFullError()
+                rowid = self._random_free_rowid(tree)
             chain: list[Version] = []
             tree.chains[rowid] = chain
             self.undo.append((tree, rowid, chain, _CHAIN, None, None))
             v = Version(self, INF, row)
             chain.append(v)
             self.undo.append((tree, rowid, chain, _APPEND, v, None))
+        if autoincrement:
+            self.note_rowid(autoincrement, rowid)
         return rowid
+
+    def note_rowid(self, table_name: str, rowid: int) -> None:
+        """Record a rowid inserted into an AUTOINCREMENT table (explicit rowids too).
+
+        The group-commit leader raises ``sqlite_sequence`` to the largest noted
+        rowid when this transaction commits; nothing is written if it rolls back.
+        The sequence table is written only by the leader, so it never conflicts.
+        """
+        if rowid > self.autoinc.get(table_name, 0):
+            self.autoinc[table_name] = rowid
+
+    def _random_free_rowid(self, tree: VersionedTree) -> int:
+        """SQLite's fallback once rowid 2**63-1 is taken: try random unused rowids."""
+        import random
+        rnd = random.Random()
+        for _ in range(100):
+            candidate = rnd.randint(1, MAX_ROWID)
+            if candidate not in tree.chains and self._btree_row(tree, candidate) is None:
+                return candidate
+        raise DiskFullError()
 
     def update(self, tree: VersionedTree, rowid: int, row: tuple) -> bool:
         """Replace a visible row; False if it does not exist for us."""

@@ -1,4 +1,4 @@
-"""The version index of one B-tree: key → chain of versions, plus the rowid allocator.
+"""The version index of one B-tree: key → chain of versions.
 
 One ``VersionedTree`` per table or index root page. Keys are rowids (tables)
 or full index keys ``(values..., rowid)`` ordered by the index's ``KeyInfo``
@@ -21,8 +21,7 @@ TABLE, INDEX = "table", "index"
 class VersionedTree:
     """Chains for one tree; see the module docstring."""
 
-    __slots__ = ("root", "kind", "keyinfo", "unique", "chains", "lock", "next_rowid",
-                 "sort_key", "__weakref__")
+    __slots__ = ("root", "kind", "keyinfo", "unique", "chains", "lock", "sort_key", "__weakref__")
 
     def __init__(self, root: int, kind: str, keyinfo: Any = None, unique: bool = False,
                  sort_key: Callable[[Any], Any] | None = None) -> None:
@@ -33,8 +32,6 @@ class VersionedTree:
         self.sort_key = sort_key
         self.chains: SortedDict = SortedDict(sort_key) if sort_key else SortedDict()
         self.lock = threading.Lock()
-        #: next rowid to hand out (tables only); None until first use
-        self.next_rowid: int | None = None
 
     def chain(self, key: Any) -> list[Version] | None:
         with self.lock:

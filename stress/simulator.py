@@ -471,9 +471,12 @@ class _Sim:
         need, busy, stale = self._slot_rule(t)
         if kind == "insert_auto":
             value = self.value()
+            # Above every committed rowid and every rowid a live transaction holds:
+            # SQLite's max+1 rule. A rowid given back by a rollback (or a deleted
+            # maximum) may be handed out again, as SQLite does.
             floor = max([r for (tb, r) in self.state if tb == table]
                         + [k[1] for u in self.live.values() for k in u.touched() if k[0] == table]
-                        + [self.last_auto.get(table, 0), 0])
+                        + [0])
             try:
                 rowid = t.txn.insert_auto(tree, (None, value))
             except BusyError:

@@ -251,3 +251,52 @@ def test_committed_data_survives_reopen_and_sqlite3_reads_it(db_t_i):
     db2.close()
     rows, via_index = _sqlite_rows(path)
     assert len(rows) == 52 and sorted(via_index) == rows
+
+
+def test_autoincrement_concurrent_inserts_keep_sqlite_sequence_right(tmp_path):
+    path = str(tmp_path / "ai.db")
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE a(id INTEGER PRIMARY KEY AUTOINCREMENT, v)")
+    con.execute("INSERT INTO a(v) VALUES ('x')")
+    con.execute("DELETE FROM a")                       # sqlite_sequence keeps 1
+    con.commit()
+    con.close()
+    db = Database.open(path)
+    r = db.pager.begin_read()
+    roots = {o.name: o.rootpage for o in read_schema(r)}
+    r.end()
+    db.sequence_root = roots["sqlite_sequence"]
+    t = db.table(roots["a"])
+    got, lock = [], threading.Lock()
+
+    def worker(n):
+        for k in range(100):
+            txn = db.begin()
+            rowid = txn.insert_auto(t, (None, f"{n}-{k}"), autoincrement="a")
+            txn.commit()                               # never a ConflictError
+            with lock:
+                got.append(rowid)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(got) == list(range(2, 402))          # 1 is never reused
+    rolled = db.begin()
+    lost = rolled.insert_auto(t, (None, "gone"), autoincrement="a")
+    rolled.rollback()
+    assert lost == 402
+    txn = db.begin()
+    txn.delete(t, 401)
+    txn.commit()
+    txn = db.begin()
+    assert txn.insert_auto(t, (None, "after delete"), autoincrement="a") == 402   # not 401
+    txn.commit()
+    db.close()
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT seq FROM sqlite_sequence WHERE name='a'").fetchone() == (402,)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.execute("INSERT INTO a(v) VALUES ('sqlite3')")
+    assert con.execute("SELECT max(id) FROM a").fetchone() == (403,)
+    con.close()

@@ -190,7 +190,7 @@ index_values = st.one_of(
 class IndexMachine(RuleBasedStateMachine):
     """An index on t(a, b) kept in step with table t; seeks with prefix keys."""
 
-    @initialize(cfg=st.sampled_from(PAGE_CONFIGS[:5]), desc=st.tuples(st.booleans(), st.booleans()),
+    @initialize(cfg=st.sampled_from(PAGE_CONFIGS), desc=st.tuples(st.booleans(), st.booleans()),
                 use_nocase=st.booleans(), prefill=st.sampled_from([0, 30, 250, 700]),
                 seed=st.integers(0, 2**20))
     def setup(self, cfg, desc, use_nocase, prefill, seed):
