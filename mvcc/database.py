@@ -39,6 +39,15 @@ _registry: dict[str, "Database"] = {}
 _registry_lock = threading.Lock()
 
 
+def _bump_schema_cookie(w: Any) -> None:
+    """Header offset 40: other SQLite connections reload their schema when it changes."""
+    page = w.writable(1)
+    d = page.data
+    cookie = (int.from_bytes(d[40:44], "big") + 1) & 0xFFFFFFFF
+    d[40:44] = cookie.to_bytes(4, "big")
+    page.cells = None
+
+
 def _no_snapshot_between(begins: list[int], lo: int, hi: int) -> bool:
     """True if no begin timestamp b in the sorted list has lo < b <= hi."""
     i = bisect.bisect_right(begins, lo)
@@ -55,6 +64,7 @@ class Database:
         self._clock = itertools.count(1)
         self._txids = itertools.count(1)
         self.trees: dict[int, VersionedTree] = {}
+        self._provisional_roots = itertools.count(-1, -1)
         self._trees_lock = threading.Lock()
         self.active: set[Transaction] = set()
         self._active_lock = threading.Lock()
@@ -138,8 +148,24 @@ class Database:
                     self.trees[root] = tree
         return tree
 
+    def new_provisional_tree(self, kind: str, keyinfo: Any = None, unique: bool = False) -> VersionedTree:
+        """A tree with a provisional negative root (see ``Transaction.create_tree``)."""
+        root = next(self._provisional_roots)
+        tree = VersionedTree(root, kind, keyinfo, unique,
+                             sort_key=keyinfo.sort_key if kind == INDEX else None)
+        with self._trees_lock:
+            self.trees[root] = tree
+        return tree
+
+    def forget_tree(self, tree: VersionedTree) -> None:
+        with self._trees_lock:
+            if self.trees.get(tree.root) is tree:
+                del self.trees[tree.root]
+
     def latest_max_rowid(self, tree: VersionedTree) -> int | None:
         """The largest rowid in the B-tree at the newest committed state."""
+        if tree.root < 0:
+            return None
         r = self.pager.begin_read()
         try:
             cur = btree.TableCursor(r, tree.root)
@@ -386,9 +412,16 @@ class Database:
                 except Exception:
                     self.stats["checkpoint_errors"] += 1
             w = self.pager.begin_write()
+            remapped: list[tuple[VersionedTree, int]] = []
             try:
                 for t in group:
+                    if t.new_trees or t.dropped_trees:
+                        self._apply_ddl_trees(w, t, remapped)
                     self._apply(w, t)
+                    for tree in t.dropped_trees:
+                        btree.drop_tree(w, tree.root)
+                if any(t.changes_schema for t in group):
+                    _bump_schema_cookie(w)
                 self._apply_sequence(w, group)
                 w.commit()
             except Exception as exc:  # I/O error, disk full...: the whole group fails
@@ -396,6 +429,7 @@ class Database:
                     w.rollback()
                 except Exception:
                     pass
+                self._unmap_trees(remapped)
                 for t in group:
                     self.abort(t, exc)
                 with self._sequence_lock:
@@ -415,6 +449,38 @@ class Database:
                 self._gc_last[(tree.root, key)] = seq
             self._gc_pending.append((seq, touched))
         self.collect_garbage(touched)
+
+    def _apply_ddl_trees(self, w: Any, t: Transaction, remapped: list) -> None:
+        """Give ``t``'s new trees real root pages and patch its sqlite_schema rows."""
+        real_of: dict[int, int] = {}
+        for tree in t.new_trees:
+            prov = tree.root
+            real = btree.create_tree(w, btree.TABLE if tree.kind == TABLE else btree.INDEX)
+            with self._trees_lock:
+                self.trees.pop(prov, None)
+                tree.root = real
+                self.trees[real] = tree
+            remapped.append((tree, prov))
+            real_of[prov] = real
+        if not real_of:
+            return
+        schema = self.trees.get(1)
+        if schema is None:
+            return
+        with schema.lock:
+            for chain in schema.chains.values():
+                for v in chain:
+                    p = v.payload
+                    if (v.begin is t and type(p) is tuple and len(p) > 3
+                            and type(p[3]) is int and p[3] in real_of):
+                        v.payload = p[:3] + (real_of[p[3]],) + p[4:]
+
+    def _unmap_trees(self, remapped: list) -> None:
+        with self._trees_lock:
+            for tree, prov in remapped:
+                self.trees.pop(tree.root, None)
+                tree.root = prov
+                self.trees[prov] = tree
 
     def _apply(self, w: Any, t: Transaction) -> None:
         """Write ``t``'s final state of every key it touched into the B-trees."""
@@ -442,6 +508,8 @@ class Database:
                     btree.index_delete(w, tree.root, key, tree.keyinfo)
 
     def _finalize(self, t: Transaction, seq: int, touched: list) -> None:
+        for tree in t.dropped_trees:
+            self.forget_tree(tree)
         c = t.commit_ts
         t.published_seq = seq
         t.state = COMMITTED
@@ -467,6 +535,8 @@ class Database:
             return
         txn.error = error
         txn._undo_to(0)
+        for tree in txn.new_trees:
+            self.forget_tree(tree)
         self._finish(txn, ABORTED)
 
     def _finish(self, txn: Transaction, state: int) -> None:

@@ -32,6 +32,18 @@ _MISSING = object()
 MAX_ROWID = (1 << 63) - 1
 
 
+class _NoRows:
+    """The B-tree side of a tree created by the running transaction: empty."""
+
+    def first(self) -> bool:
+        return False
+
+    last = next = prev = first
+
+    def seek(self, key: Any, op: str) -> bool:
+        return False
+
+
 class Transaction:
     """One transaction. Not thread-safe by itself: one thread drives it at a time."""
 
@@ -64,6 +76,9 @@ class Transaction:
         self._cursors = 0
         #: AUTOINCREMENT table name -> largest rowid this transaction inserted
         self.autoinc: dict[str, int] = {}
+        #: trees this (DDL) transaction creates / drops; materialised at commit
+        self.new_trees: list[VersionedTree] = []
+        self.dropped_trees: list[VersionedTree] = []
 
     def __repr__(self) -> str:
         return f"<Transaction {self.id} b={self.begin_ts} c={self.commit_ts} {STATE_NAMES[self.state]}>"
@@ -102,6 +117,8 @@ class Transaction:
         chain = tree.chains.get(key)
         if chain is not None:
             return visible_version(chain[:], self) is not None
+        if tree.root < 0:
+            return False
         cur = btree.IndexCursor(self.read, tree.root, tree.keyinfo)
         return cur.seek(key, "=") and tuple(cur.key) == tuple(key)
 
@@ -124,7 +141,7 @@ class Transaction:
 
     def _merge_rows(self, tree: VersionedTree, keys: list, lo: int | None, hi: int | None,
                     reverse: bool) -> Iterator[tuple[int, tuple]]:
-        cur = btree.TableCursor(self.read, tree.root)
+        cur = btree.TableCursor(self.read, tree.root) if tree.root > 0 else _NoRows()
         if reverse:
             ok = cur.seek(hi, "<=") if hi is not None else cur.last()
             step = cur.prev
@@ -182,7 +199,8 @@ class Transaction:
     def _merge_keys(self, tree: VersionedTree, keys: list, lo: tuple | None, hi: tuple | None,
                     lo_s: Any, hi_s: Any, reverse: bool) -> Iterator[tuple]:
         sk = tree.sort_key
-        cur = btree.IndexCursor(self.read, tree.root, tree.keyinfo)
+        cur = (btree.IndexCursor(self.read, tree.root, tree.keyinfo) if tree.root > 0
+               else _NoRows())
         if reverse:
             ok = cur.seek(hi, "<=") if hi is not None else cur.last()
             step = cur.prev
@@ -296,12 +314,16 @@ class Transaction:
         return self._write(tree, tuple(key), None, "delete")
 
     def _btree_row(self, tree: VersionedTree, rowid: int) -> tuple | None:
+        if tree.root < 0:
+            return None  # created by this transaction: nothing on disk yet
         cur = btree.TableCursor(self.read, tree.root)
         return cur.record() if cur.seek(rowid, "=") else None
 
     def _btree_base(self, tree: VersionedTree, key: Any) -> Any:
         if tree.kind == "table":
             return self._btree_row(tree, key)
+        if tree.root < 0:
+            return None
         cur = btree.IndexCursor(self.read, tree.root, tree.keyinfo)
         return True if cur.seek(key, "=") and tuple(cur.key) == key else None
 
@@ -406,6 +428,27 @@ class Transaction:
         if not self.holds_writer_slot:
             self.db.acquire_writer_slot(self)
         self.changes_schema = True
+
+    def create_tree(self, kind: str, keyinfo: Any = None, unique: bool = False) -> VersionedTree:
+        """A new table or index tree, usable at once inside this transaction.
+
+        Its root is a provisional negative number until commit, when the leader
+        allocates the real root page and rewrites every ``sqlite_schema`` row this
+        transaction wrote whose rootpage column holds the provisional number.
+        """
+        self.begin_schema_change()
+        tree = self.db.new_provisional_tree(kind, keyinfo, unique)
+        self.new_trees.append(tree)
+        return tree
+
+    def drop_tree(self, tree: VersionedTree) -> None:
+        """Free ``tree``'s pages when this transaction commits (DROP TABLE/INDEX)."""
+        self.begin_schema_change()
+        if tree in self.new_trees:
+            self.new_trees.remove(tree)
+            self.db.forget_tree(tree)
+        else:
+            self.dropped_trees.append(tree)
 
     # -- savepoints and undo ---------------------------------------------------
 
