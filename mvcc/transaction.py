@@ -11,12 +11,13 @@ tuples ``(values..., rowid)``.
 """
 from __future__ import annotations
 
+import functools
 import threading
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from storage import btree
 
-from storage.errors import DiskFullError
+from storage.errors import BusyError, DiskFullError
 
 from mvcc.errors import ConflictError, KeyExistsError
 from mvcc.tree import VersionedTree
@@ -30,6 +31,24 @@ _APPEND, _END, _PAYLOAD, _CHAIN = range(4)
 
 _MISSING = object()
 MAX_ROWID = (1 << 63) - 1
+
+
+def _one_thread(fn: Callable) -> Callable:
+    """Let one thread at a time into a transaction; a second one gets SQLITE_BUSY.
+
+    A transaction (like the connection that drives it) is used by one thread at
+    a time; two at once must never corrupt anything, so the second caller gets
+    ``OperationalError("database is locked")`` at once instead of racing.
+    """
+    @functools.wraps(fn)
+    def guarded(self: "Transaction", *args: Any, **kw: Any) -> Any:
+        if not self._entered.acquire(False):
+            raise BusyError()
+        try:
+            return fn(self, *args, **kw)
+        finally:
+            self._entered.release()
+    return guarded
 
 
 class _NoRows:
@@ -59,6 +78,7 @@ class Transaction:
         self.exclusive = exclusive
         self.holds_writer_slot = False
         self.done = threading.Event()
+        self._entered = threading.RLock()
         #: (tree, key, chain, action, version, extra) in execution order
         self.undo: list[tuple] = []
         self.savepoints: list[tuple[str, int]] = []
@@ -101,6 +121,7 @@ class Transaction:
             self.read = db.pager.begin_read()
             old.end()
 
+    @_one_thread
     def get(self, tree: VersionedTree, rowid: int) -> tuple | None:
         """The row with this rowid as this transaction sees it, or None."""
         self._check_active()
@@ -111,6 +132,7 @@ class Transaction:
             return None if v is None else v.payload
         return self._btree_row(tree, rowid)
 
+    @_one_thread
     def index_contains(self, tree: VersionedTree, key: tuple) -> bool:
         self._check_active()
         self._fresh_read()
@@ -243,10 +265,12 @@ class Transaction:
 
     # -- writes ----------------------------------------------------------------
 
+    @_one_thread
     def insert(self, tree: VersionedTree, rowid: int, row: tuple) -> None:
         """Insert a row with an explicit rowid; KeyExistsError if it is visible to us."""
         self._write(tree, rowid, row, "insert")
 
+    @_one_thread
     def insert_auto(self, tree: VersionedTree, row: tuple, autoincrement: str | None = None) -> int:
         """Insert a row under a fresh rowid from the shared allocator; never conflicts.
 
@@ -299,17 +323,21 @@ class Transaction:
                 return candidate
         raise DiskFullError()
 
+    @_one_thread
     def update(self, tree: VersionedTree, rowid: int, row: tuple) -> bool:
         """Replace a visible row; False if it does not exist for us."""
         return self._write(tree, rowid, row, "update")
 
+    @_one_thread
     def delete(self, tree: VersionedTree, rowid: int) -> bool:
         """Delete a visible row; False if it does not exist for us."""
         return self._write(tree, rowid, None, "delete")
 
+    @_one_thread
     def index_add(self, tree: VersionedTree, key: tuple) -> None:
         self._write(tree, tuple(key), True, "insert")
 
+    @_one_thread
     def index_remove(self, tree: VersionedTree, key: tuple) -> bool:
         return self._write(tree, tuple(key), None, "delete")
 
@@ -421,6 +449,7 @@ class Transaction:
             raise OperationalError(f"transaction is {STATE_NAMES[self.state].lower()}"
                                    + (f": {self.error}" if self.error else ""))
 
+    @_one_thread
     def begin_schema_change(self) -> None:
         """Called by the SQL layer before DDL: schema changes need the writer slot,
         and committing bumps the schema version (others then get SQLITE_SCHEMA)."""
@@ -429,6 +458,7 @@ class Transaction:
             self.db.acquire_writer_slot(self)
         self.changes_schema = True
 
+    @_one_thread
     def create_tree(self, kind: str, keyinfo: Any = None, unique: bool = False) -> VersionedTree:
         """A new table or index tree, usable at once inside this transaction.
 
@@ -441,6 +471,7 @@ class Transaction:
         self.new_trees.append(tree)
         return tree
 
+    @_one_thread
     def drop_tree(self, tree: VersionedTree) -> None:
         """Free ``tree``'s pages when this transaction commits (DROP TABLE/INDEX)."""
         self.begin_schema_change()
@@ -452,6 +483,7 @@ class Transaction:
 
     # -- savepoints and undo ---------------------------------------------------
 
+    @_one_thread
     def savepoint(self, name: str) -> None:
         self._check_active()
         self.savepoints.append((name.lower(), len(self.undo)))
@@ -464,11 +496,13 @@ class Transaction:
         from storage.errors import OperationalError
         raise OperationalError(f"no such savepoint: {name}")
 
+    @_one_thread
     def release(self, name: str) -> None:
         """RELEASE: forget the savepoint and every one after it; keep the changes."""
         i = self._find_savepoint(name)
         del self.savepoints[i:]
 
+    @_one_thread
     def rollback_to(self, name: str) -> None:
         """ROLLBACK TO: undo every change since the savepoint; the savepoint stays."""
         self._check_active()
@@ -498,9 +532,11 @@ class Transaction:
     def has_writes(self) -> bool:
         return bool(self.undo)
 
+    @_one_thread
     def commit(self) -> None:
         self.db.commit(self)
 
+    @_one_thread
     def rollback(self) -> None:
         if self.state == ACTIVE:
             self.db.abort(self, None)

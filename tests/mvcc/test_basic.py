@@ -300,3 +300,36 @@ def test_autoincrement_concurrent_inserts_keep_sqlite_sequence_right(tmp_path):
     con.execute("INSERT INTO a(v) VALUES ('sqlite3')")
     assert con.execute("SELECT max(id) FROM a").fetchone() == (403,)
     con.close()
+
+
+def test_transaction_entered_by_two_threads_is_locked_not_corrupted(db_t_i):
+    db, t, i, path = db_t_i
+    txn = db.begin()
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(4)
+
+    def hammer(n):
+        start.wait()
+        for k in range(3000):
+            try:
+                row = txn.get(t, 1 + (k % 2))
+                txn.update(t, 1 + (k % 2), (None, row[1] + 1))
+                res = "ok"
+            except BusyError as exc:
+                assert str(exc) == "database is locked"
+                res = "locked"
+            with lock:
+                outcomes.append(res)
+
+    threads = [threading.Thread(target=hammer, args=(n,)) for n in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(outcomes) == 12000 and "locked" in outcomes
+    applied = outcomes.count("ok")
+    txn.commit()
+    check = db.begin()
+    assert check.get(t, 1)[1] + check.get(t, 2)[1] == 30 + applied   # no update lost or doubled
+    check.commit()
