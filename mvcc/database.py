@@ -185,8 +185,8 @@ class Database:
 
     def _load_sequence(self) -> dict[str, int]:
         values: dict[str, int] = {}
-        if not self.sequence_root:
-            return values
+        if not self.sequence_root or self.sequence_root < 0:
+            return values  # none yet, or created by a transaction still running
         r = self.pager.begin_read()
         try:
             cur = btree.TableCursor(r, self.sequence_root)
@@ -486,6 +486,8 @@ class Database:
                 self.trees[real] = tree
             remapped.append((tree, prov))
             real_of[prov] = real
+            if self.sequence_root == prov:  # sqlite_sequence made by this transaction
+                self.sequence_root = real
         if not real_of:
             return
         schema = self.trees.get(1)
@@ -502,6 +504,8 @@ class Database:
     def _unmap_trees(self, remapped: list) -> None:
         with self._trees_lock:
             for tree, prov in remapped:
+                if self.sequence_root == tree.root:
+                    self.sequence_root = prov
                 self.trees.pop(tree.root, None)
                 tree.root = prov
                 self.trees[prov] = tree
