@@ -229,7 +229,7 @@ def test_crash_during_switch_from_rollback_journal_mode():
         return _open(vfs)
 
     n, before, after = _count_ops(setup, _a_commit)
-    assert n == 4  # bytes 18/19 + fsync, then WAL write + fsync
+    assert n == 6  # bytes 18/19 + fsync, WAL header + fsync (before any frame), frames + fsync
     for k in range(1, n + 1):
         for seed in range(6):
             vfs = FaultVFS(seed=seed + 7 * k)
