@@ -86,6 +86,7 @@ class Database:
         self._sequence_lock = threading.Lock()
         self._gc_pending: deque[tuple[int, list[tuple[VersionedTree, Any]]]] = deque()
         self._gc_last: dict[tuple[int, Any], int] = {}
+        self._gc_lock = threading.Lock()
         self.stats: Counter = Counter()
         self.closed = False
 
@@ -467,10 +468,20 @@ class Database:
         ac = self.pager.wal_autocheckpoint
         self.want_fresh_reads = ac > 0 and self.pager.mx_frame >= ac
         touched: list[tuple[VersionedTree, Any]] = []
+        seen: set[tuple[int, Any]] = set()
         for t in group:
-            self._finalize(t, seq, touched)
+            for tree, key, _chain, _a, _v, _x in t.undo:
+                if (tree.root, key) not in seen:
+                    seen.add((tree.root, key))
+                    touched.append((tree, key))
+        # Record each key's newest publication BEFORE finalize turns its stamps
+        # into timestamps: a collector working on an older entry for the same
+        # key then skips it (it checks under the tree lock, which finalize
+        # also takes), so a chain a reader still needs is never dropped.
         for tree, key in touched:
             self._gc_last[(tree.root, key)] = seq
+        for t in group:
+            self._finalize(t, seq)
         self._gc_pending.append((seq, touched))
         return touched
 
@@ -535,7 +546,7 @@ class Database:
                 elif ended:
                     btree.index_delete(w, tree.root, key, tree.keyinfo)
 
-    def _finalize(self, t: Transaction, seq: int, touched: list) -> None:
+    def _finalize(self, t: Transaction, seq: int) -> None:
         for tree in t.dropped_trees:
             self.forget_tree(tree)
         c = t.commit_ts
@@ -543,10 +554,9 @@ class Database:
         t.state = COMMITTED
         done = set()
         for tree, key, chain, _a, _v, _x in t.undo:
-            if (tree.root, key) in done:
+            if id(chain) in done:
                 continue
-            done.add((tree.root, key))
-            touched.append((tree, key))
+            done.add(id(chain))
             with tree.lock:
                 for v in chain:
                     if v.begin is t:
@@ -585,6 +595,14 @@ class Database:
 
         Returns the number of chains dropped. Runs after every commit group.
         """
+        if not self._gc_lock.acquire(blocking=False):
+            return 0  # another committer is collecting; the next commit catches up
+        try:
+            return self._collect(recent)
+        finally:
+            self._gc_lock.release()
+
+    def _collect(self, recent: list | None) -> int:
         with self._active_lock:
             horizon = min((t.seen_seq for t in self.active), default=self.published_seq)
             begins = sorted(t.begin_ts for t in self.active)
@@ -601,7 +619,7 @@ class Database:
                             type(v.begin) is int and type(v.end) is int for v in chain):
                         del tree.chains[key]
                         dropped += 1
-                        del self._gc_last[(tree.root, key)]
+                        self._gc_last.pop((tree.root, key), None)
         # prune, inside the chains just committed that must stay, the versions
         # that no snapshot can see any more (hot rows under a long reader): a
         # committed version [begin, end) is seen only by snapshots begin < b <= end
