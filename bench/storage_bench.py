@@ -28,7 +28,8 @@ def _rows(n: int) -> list[tuple]:
             for i in range(1, n + 1)]
 
 
-def _ours(path: str, rows: list[tuple], keys: list[int], runs: int) -> dict[str, float]:
+def _ours(path: str, rows: list[tuple], keys: list[int], runs: int,
+          cache_size: int | None = None) -> dict[str, float]:
     results = {}
     state = {}
 
@@ -36,7 +37,7 @@ def _ours(path: str, rows: list[tuple], keys: list[int], runs: int) -> dict[str,
         for suffix in ("", "-wal"):
             if os.path.exists(path + suffix):
                 os.remove(path + suffix)
-        pager = Pager.open(path, synchronous=2)
+        pager = Pager.open(path, synchronous=2, **_cache(cache_size))
         txn = pager.begin_write()
         root = btree.create_tree(txn, btree.TABLE)
         ins = btree.table_insert
@@ -76,7 +77,7 @@ def _ours(path: str, rows: list[tuple], keys: list[int], runs: int) -> dict[str,
     def cold_scan() -> None:
         """A fresh pager each time: pages read and records decoded from scratch."""
         nonlocal txn
-        p = Pager.open(path)
+        p = Pager.open(path, **_cache(cache_size))
         txn = p.begin_read()
         scan()
         txn.end()
@@ -84,6 +85,10 @@ def _ours(path: str, rows: list[tuple], keys: list[int], runs: int) -> dict[str,
 
     results["cold_scan"] = median_seconds(cold_scan, runs)[0]
     return results
+
+
+def _cache(cache_size: int | None) -> dict:
+    return {} if cache_size is None else {"cache_size": cache_size}
 
 
 def _sqlite(path: str, rows: list[tuple], keys: list[int], runs: int) -> dict[str, float]:
@@ -136,14 +141,17 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--cache-size", type=int, default=None,
+                    help="mvlite page cache (PRAGMA cache_size units: pages, or -KiB); default the pager's")
     args = ap.parse_args(argv)
     rows = _rows(args.rows)
     keys = [random.Random(7).randint(1, args.rows) for _ in range(args.rows)]
     with tempfile.TemporaryDirectory() as d:
-        ours = _ours(os.path.join(d, "ours.db"), rows, keys, args.runs)
+        ours = _ours(os.path.join(d, "ours.db"), rows, keys, args.runs, args.cache_size)
         theirs = _sqlite(os.path.join(d, "theirs.db"), rows, keys, args.runs)
     n = args.rows
-    print(f"storage benchmark: {n} rows, median of {args.runs} runs\n")
+    cache = "pager default" if args.cache_size is None else args.cache_size
+    print(f"storage benchmark: {n} rows, median of {args.runs} runs, mvlite cache_size {cache}\n")
     print(report([
         (f"insert {n} rows, one transaction", n, ours["insert"], theirs["insert"]),
         (f"{n} random point seeks by rowid", n, ours["seek"], theirs["seek"]),
