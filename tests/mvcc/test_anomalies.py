@@ -230,3 +230,84 @@ def test_conflict_error_is_typed_and_rolls_back(env):
     t1.commit()
     t3 = begin(env)
     assert (env.value(t3, X), env.value(t3, Y)) == (11, 20)
+
+
+# -- the remaining anomalies under plain BEGIN (DEFERRED): the writer slot and the
+#    stale-snapshot check take the place of first-updater-wins
+
+
+def test_plain_g1a_aborted_read_prevented(env):
+    t1, t2 = begin(env, "deferred"), begin(env, "deferred")
+    env.set(t1, X, 101)
+    assert env.value(t2, X) == 10
+    t1.rollback()
+    assert env.value(t2, X) == 10
+    t2.commit()
+
+
+def test_plain_g1b_intermediate_read_prevented(env):
+    t1, t2 = begin(env, "deferred"), begin(env, "deferred")
+    env.set(t1, X, 101)
+    assert env.value(t2, X) == 10
+    env.set(t1, X, 11)
+    t1.commit()
+    assert env.value(t2, X) == 10
+    t2.commit()
+
+
+def test_plain_g1c_circular_information_flow_prevented(env):
+    t1, t2 = begin(env, "deferred"), begin(env, "deferred")
+    env.set(t1, X, 11)
+    with pytest.raises(BusyError):
+        env.set(t2, Y, 22)            # only one writer at a time
+    assert env.value(t2, X) == 10
+    t1.commit()
+    with pytest.raises(ConflictError):
+        env.set(t2, Y, 22)            # t1 committed after t2's snapshot
+    t3 = begin(env)
+    assert (env.value(t3, X), env.value(t3, Y)) == (11, 20)
+
+
+def test_plain_otv_prevented(env):
+    t1, t2, t3 = begin(env, "deferred"), begin(env, "deferred"), begin(env, "deferred")
+    env.set(t1, X, 11)
+    env.set(t1, Y, 19)
+    with pytest.raises(BusyError):
+        env.set(t2, X, 12)
+    t1.commit()
+    assert (env.value(t3, X), env.value(t3, Y)) == (10, 20)
+    t3.commit()
+
+
+def test_plain_pmp_prevented(env):
+    t1, t2 = begin(env, "deferred"), begin(env, "deferred")
+    assert env.where(t1, lambda v: v == 30) == []
+    t2.insert(env.t, 3, (None, 30))
+    t2.commit()
+    assert env.where(t1, lambda v: v % 3 == 0) == []
+    t1.commit()
+
+
+def test_plain_pmp_write_prevented(env):
+    t1, t2 = begin(env, "deferred"), begin(env, "deferred")
+    for rowid, row in list(t1.rows(env.t)):
+        t1.update(env.t, rowid, (None, row[1] + 10))
+    assert env.where(t2, lambda v: v == 20) == [(Y, 20)]
+    with pytest.raises(BusyError):
+        t2.delete(env.t, Y)
+    t1.commit()
+    with pytest.raises(ConflictError):
+        t2.delete(env.t, Y)
+    t3 = begin(env)
+    assert env.where(t3, lambda v: True) == [(X, 20), (Y, 30)]
+
+
+def test_plain_g_single_predicate_and_write_prevented(env):
+    t1, t2 = begin(env, "deferred"), begin(env, "deferred")
+    assert env.where(t1, lambda v: v % 5 == 0) == [(X, 10), (Y, 20)]
+    env.set(t2, X, 12)
+    env.set(t2, Y, 18)
+    t2.commit()
+    assert env.where(t1, lambda v: v % 3 == 0) == []
+    with pytest.raises(ConflictError):
+        t1.delete(env.t, Y)           # G-single-write: t1's snapshot is stale
