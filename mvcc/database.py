@@ -360,6 +360,13 @@ class Database:
             if txn.changes_schema:
                 self.schema_version += 1
             self._queue.append(txn)
+        # From here on the transaction reads only chains (the leader applies its
+        # write set from them): release its pager snapshot now, so that queued
+        # transactions do not hold back WAL checkpoints and restarts
+        # (bench/commit_bench.py at 8 threads, measured out of tree: 2330
+        # checkpoints and 0 WAL restarts before, 15 and 15 after; 0.43 → 0.23
+        # fsyncs per commit). end() is idempotent; _finish calls it again.
+        txn.read.end()
 
     def _validate(self, txn: Transaction) -> None:
         """Phase 1 re-check: every key we wrote still has us as its only live writer,
