@@ -163,6 +163,9 @@ class Transaction:
 
     def _merge_rows(self, tree: VersionedTree, keys: list, lo: int | None, hi: int | None,
                     reverse: bool) -> Iterator[tuple[int, tuple]]:
+        # The same merge as _merge_keys, kept as its own loop on purpose: this is
+        # the table-scan hot path, compared on plain rowids; a shared generic merge
+        # would add a call per row for key extraction and comparison.
         cur = btree.TableCursor(self.read, tree.root) if tree.root > 0 else _NoRows()
         if reverse:
             ok = cur.seek(hi, "<=") if hi is not None else cur.last()
@@ -274,8 +277,9 @@ class Transaction:
     def insert_auto(self, tree: VersionedTree, row: tuple, autoincrement: str | None = None) -> int:
         """Insert a row under a fresh rowid from the shared allocator; never conflicts.
 
-        Rowids are max(any rowid in the B-tree or the version index, any handed
-        out) + 1, so concurrent inserters never collide. For an AUTOINCREMENT
+        The rowid is max(newest B-tree rowid, any rowid in the version index) + 1,
+        taken under the tree lock, so concurrent inserters never collide; like
+        SQLite, a rolled-back or deleted maximum may be handed out again. For an AUTOINCREMENT
         table pass its name: the rowid is also above every value ``sqlite_sequence``
         ever held, and the commit records it there (see ``note_rowid``).
         """
