@@ -19,6 +19,7 @@ column defaults.
 """
 from __future__ import annotations
 
+import ast as _pyast
 import itertools
 import linecache
 import math
@@ -335,8 +336,13 @@ class ExprCompiler:
         if t is A.Cast:
             return f"{g.const(V.cast_function(e.type_name or ''))}({self.expr(e.expr)})"
         if t is A.IsNull:
-            return f"(0 if {self.expr(e.expr)} is None else 1)" if e.negated else \
-                f"(1 if {self.expr(e.expr)} is None else 0)"
+            code = self.expr(e.expr)
+            try:  # a constant operand: fold it ("5 is None" is a SyntaxWarning)
+                is_null = _pyast.literal_eval(code) is None
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                return f"(0 if {code} is None else 1)" if e.negated else \
+                    f"(1 if {code} is None else 0)"
+            return "0" if is_null == bool(e.negated) else "1"
         if t is A.Between:
             x = g.tmp()
             inner = A.ColumnRef(name="\x00")  # placeholder resolved below
