@@ -14,11 +14,10 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from sql import aggregates as A
-from sql import values as V
 from storage import errors as E
+from value_oracle import norm, oracle_connection
 
-CONN = sqlite3.connect(":memory:")
-CONN.text_factory = bytes
+CONN = oracle_connection()
 CONN.execute("CREATE TABLE g(k INTEGER PRIMARY KEY, x, sep)")
 
 values = st.one_of(
@@ -30,19 +29,6 @@ values = st.one_of(
                      "9223372036854775807", "9223372036854775808"]),
     st.text(max_size=4), st.binary(max_size=3), st.sampled_from([b"12", b"", b"x"]))
 
-
-def norm(v):
-    t = type(v)
-    if t is str:
-        return ("text", V.text_bytes(v))
-    if t is float:
-        return ("real", repr(v))
-    if t is int:
-        return ("integer", v)
-    if t is bytes:
-        return ("blob", v)
-    assert v is None, repr(v)
-    return ("null", None)
 
 
 def run_ours(name, rows, argc=1, collation=None, distinct=False):

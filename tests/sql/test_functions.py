@@ -19,9 +19,9 @@ from sql import functions as F
 from sql import like as L
 from sql import values as V
 from storage import errors as E
+from value_oracle import norm, oracle_connection, sqlite_value
 
-CONN = sqlite3.connect(":memory:")
-CONN.text_factory = bytes
+CONN = oracle_connection()
 
 EDGE_INTS = [0, 1, -1, 2, 3, -2, -3, 5, 10, 30, 31, -31, 100, 2**31 - 1, -2**31, 2**31,
              2**32 + 2, 2**53, 2**63 - 1, -2**63, 65, 97, 0x10FFFF, 0x110000, 0xD800, 0xFFFD]
@@ -42,27 +42,8 @@ small = st.one_of(st.none(), st.integers(-8, 8), st.sampled_from([2**31, -2**31,
                                                                   -2**63, 1.5, -1.5, "2", "x"]))
 
 
-def norm(v):
-    t = type(v)
-    if t is str:
-        return ("text", V.text_bytes(v))
-    if t is float:
-        return ("real", repr(v))
-    if t is int:
-        return ("integer", v)
-    if t is bytes:
-        return ("blob", v)
-    assert v is None, repr(v)
-    return ("null", None)
-
-
 def sq(sql: str, params=()):
-    try:
-        v, ty = CONN.execute(f"SELECT v, typeof(v) FROM (SELECT {sql} AS v)", params).fetchone()
-    except sqlite3.Error as e:
-        return ("error", str(e))
-    ty = ty.decode()
-    return ("real", repr(v)) if ty == "real" else (ty, v)
+    return sqlite_value(CONN, sql, params, catch=sqlite3.Error)
 
 
 def ours(fn, *args, **kw):

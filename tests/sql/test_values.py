@@ -8,7 +8,6 @@ invalid UTF-8 cannot break the oracle).
 from __future__ import annotations
 
 import math
-import sqlite3
 import struct
 
 import pytest
@@ -17,9 +16,9 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from sql import collation as C
 from sql import values as V
 from storage import errors as E
+from value_oracle import norm, oracle_connection, sqlite_value
 
-CONN = sqlite3.connect(":memory:")
-CONN.text_factory = bytes
+CONN = oracle_connection()
 
 AFFS = ["INTEGER", "TEXT", "BLOB", "REAL", "NUMERIC"]
 SETTINGS = settings(max_examples=400, deadline=None,
@@ -72,31 +71,9 @@ blobs = st.one_of(st.binary(max_size=6), numeric_text.map(lambda s: s.encode()),
 values = st.one_of(st.none(), ints, floats, texts, blobs)
 
 
-def norm(v):
-    """Comparable (storage class, value) of one of our results."""
-    t = type(v)
-    if t is str:
-        return ("text", V.text_bytes(v))
-    if t is float:
-        return ("real", repr(v))
-    if t is int:
-        return ("integer", v)
-    if t is bytes:
-        return ("blob", v)
-    assert v is None, repr(v)
-    return ("null", None)
-
-
 def sq(expr: str, params=()):
     """sqlite3's (storage class, value) of an SQL expression, or ('error', message)."""
-    try:
-        v, ty = CONN.execute(f"SELECT v, typeof(v) FROM (SELECT {expr} AS v)", params).fetchone()
-    except sqlite3.OperationalError as e:
-        return ("error", str(e))
-    ty = ty.decode()
-    if ty == "real":
-        return ("real", repr(v))
-    return (ty, v)
+    return sqlite_value(CONN, expr, params)
 
 
 def sq_many(exprs, params=()):
