@@ -724,6 +724,24 @@ class _Cursor:
         except _CONVERT as e:
             raise CorruptError(detail=str(e)) from None
 
+    def record(self) -> tuple:
+        """The current entry's decoded record (cached on the page); index
+        cursors also expose it as ``key``."""
+        node = self._node
+        i = self._idx
+        try:
+            r = node.recs[i]
+        except IndexError:
+            raise _not_positioned() from None
+        if r is not None:
+            return r
+        if not self.valid:
+            raise _not_positioned()
+        try:
+            return _record(node, i, self._txn)
+        except _CONVERT as e:
+            raise CorruptError(detail=str(e)) from None
+
 
 class TableCursor(_Cursor):
     """A cursor over a table B-tree (rowid -> record), in rowid order."""
@@ -749,22 +767,6 @@ class TableCursor(_Cursor):
         except IndexError:
             raise _not_positioned() from None
 
-    def record(self) -> tuple:
-        """The current entry's decoded record (cached on the page)."""
-        node = self._node
-        i = self._idx
-        try:
-            r = node.recs[i]
-        except IndexError:
-            raise _not_positioned() from None
-        if r is not None:
-            return r
-        if not self.valid:
-            raise _not_positioned()
-        try:
-            return _record(node, i, self._txn)
-        except _CONVERT as e:
-            raise CorruptError(detail=str(e)) from None
 
     def seek(self, rowid: int, op: str = "=") -> bool:
         """Position on the entry that matches ``rowid`` under ``op``.
@@ -868,25 +870,8 @@ class IndexCursor(_Cursor):
         self.valid = False
         self._ki = keyinfo if keyinfo is not None else _BINARY
 
-    @property
-    def key(self) -> tuple:
-        """The current entry as a tuple: the key columns then (usually) the rowid."""
-        node = self._node
-        i = self._idx
-        try:
-            r = node.recs[i]
-        except IndexError:
-            raise _not_positioned() from None
-        if r is not None:
-            return r
-        if not self.valid:
-            raise _not_positioned()
-        try:
-            return _record(node, i, self._txn)
-        except _CONVERT as e:
-            raise CorruptError(detail=str(e)) from None
-
-    record = key.fget  # type: ignore[assignment]
+    #: the current entry as a tuple: the key columns then (usually) the rowid
+    key = property(_Cursor.record)
 
     def seek(self, key: Sequence[Any], op: str = "=") -> bool:
         """Position on the entry matching ``key`` (possibly a prefix) under ``op``.
