@@ -264,7 +264,6 @@ class _Sim:
         self.live: dict[str, _Txn] = {}
         self.slot: _Txn | None = None
         self.next_name = 1
-        self.last_auto: dict[str, int] = {}
         self.in_flight: _Txn | None = None
         self.db: Database | None = None
         self.trees: dict[str, Any] = {}
@@ -295,7 +294,6 @@ class _Sim:
         finally:
             r.end()
         self.trees = {name: self.db.table(roots[name]) for name in TABLES}
-        self.last_auto = {}
         self.result.reopens += 1
 
     def arm_faults(self, first: bool) -> None:
@@ -501,7 +499,6 @@ class _Sim:
             self.check(type(rowid) is int and rowid > floor,
                        f"{t.name} insert_auto {table} returned rowid {rowid!r}, not above {floor} "
                        "(the largest committed or live rowid)")
-            self.last_auto[table] = rowid
             t.log.append(((table, rowid), value))
             return
         rowid = self.pick_key(t, table)
