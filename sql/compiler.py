@@ -34,7 +34,8 @@ from sql.planner import Path, choose_path
 from sql.schema import ROWID_NAMES, Table
 from storage.errors import IntegrityError, NotSupportedError, OperationalError
 
-__all__ = ["compile_select", "compile_where_scan", "compile_exprs", "Compiled", "source_of"]
+__all__ = ["compile_select", "compile_where_scan", "compile_exprs", "compile_row_exprs",
+           "Compiled", "source_of"]
 
 _plan_no = itertools.count(1)
 
@@ -908,3 +909,26 @@ def compile_exprs(exprs: list[A.Expr]) -> Compiled:
     vals = ", ".join(ec.expr(e) for e in exprs)
     src = f"def plan(txn, p, conn):\n    rowid = None; r = ()\n    return ({vals}{',' if len(exprs) == 1 else ''})\n"
     return Compiled(gen.build(src), src, [], "VALUES")
+
+
+def compile_row_exprs(t: Table, names: tuple[str, ...], exprs: list[A.Expr],
+                      schema: Any) -> Compiled:
+    """A plan evaluating ``exprs`` over one given row of ``t``.
+
+    The function is ``fn(txn, p, conn, rowid, r) -> tuple``; ``r`` is the full
+    record tuple (the rowid-alias slot may hold None: ``rowid`` is used).
+    For CHECK constraints, RETURNING, partial-index WHERE, expression-index
+    keys and UPSERT's SET; pseudo-tables (NEW/OLD/excluded) are rewritten to
+    parameters by the caller.
+    """
+    gen = _Gen()
+    ec = ExprCompiler(gen, t, names)
+    for e in exprs:
+        if _contains_aggregate(e):
+            raise OperationalError("misuse of aggregate function " + _first_agg_name(e) + "()")
+    gen.glob["pad"] = _pad_fn(t, gen)
+    vals = ", ".join(ec.expr(e) for e in exprs)
+    src = (f"def plan(txn, p, conn, rowid, r):\n"
+           f"    if len(r) < {len(t.columns)}: r = pad(r)\n"
+           f"    return ({vals}{',' if len(exprs) == 1 else ''})\n")
+    return Compiled(gen.build(src), src, [], "ROW")

@@ -24,6 +24,7 @@ from sql import values as V
 from sql.compiler import (
     Compiled, compile_exprs, compile_select, compile_where_scan, const_value,
 )
+from sql.registry import Registry
 from sql.schema import (
     ROWID_NAMES, Index, Schema, Table, auto_index, auto_index_specs, index_from_ast,
     keyinfo_for, table_from_ast,
@@ -72,6 +73,10 @@ class Engine:
         self.trees = _Trees(db)
         self._schema: Schema | None = None
         self._plans: dict[tuple[str, int], Compiled] = {}
+        #: the connection's functions/aggregates/collations (sql.registry)
+        self.registry = Registry()
+        #: change capture (sql.cdc) when a capture mode is on, else None
+        self.capture: Any = None
         self.changes = 0
         self.total_changes = 0
         self.last_insert_rowid = 0
@@ -87,6 +92,7 @@ class Engine:
         s = Schema.from_rows(rows, txn.schema_version)
         s.gen = next(_gen)  # type: ignore[attr-defined]
         s.trees = self.trees  # type: ignore[attr-defined]
+        s.registry = self.registry  # type: ignore[attr-defined]
         if s.sequence_root and s.sequence_root > 0:
             self.db.sequence_root = s.sequence_root
         if not txn.changes_schema and txn.schema_version == self.db.schema_version:
@@ -97,7 +103,7 @@ class Engine:
         self._schema = None
 
     def _plan(self, key: str, s: Schema, build: Any) -> Compiled:
-        k = (key, s.gen)  # type: ignore[attr-defined]
+        k = (key, s.gen, self.registry.generation)  # type: ignore[attr-defined]
         c = self._plans.get(k)
         if c is None:
             if len(self._plans) > 512:
@@ -135,6 +141,21 @@ class Engine:
             self.changes = n
             self.total_changes += n
         return Result(None, [], n)
+
+    # -- row-change hook ------------------------------------------------------------
+
+    def _row_changed(self, txn: Any, t: Table, kind: int, rowid: int,
+                     old: tuple | None, new: tuple | None) -> None:
+        """Every row written by a statement passes through here, after the write.
+
+        ``kind``: 1 insert, 0 update, -1 delete; ``old``/``new`` are the full
+        record tuples (None where absent; for a rowid-alias table the alias
+        slot holds None, as on disk). Change capture (``sql.cdc``) hooks in
+        here so that it sees exactly the rows the B-trees see.
+        """
+        cap = self.capture
+        if cap is not None:
+            cap.row_changed(self, txn, t, kind, rowid, old, new)
 
     # -- helpers -----------------------------------------------------------------
 
@@ -278,6 +299,7 @@ class Engine:
                     txn.note_rowid(auto, rowid)
             for ix in t.indexes:
                 txn.index_add(self.trees.index(ix), self._index_key(t, ix, rec, rowid))
+            self._row_changed(txn, t, 1, rowid, None, rec)
             count += 1
             self.last_insert_rowid = rowid
         return count
@@ -356,6 +378,11 @@ class Engine:
                 nk = self._index_key(t, ix, newrec, rid)
                 if ok != nk or _types(ok) != _types(nk):
                     txn.index_add(it, nk)
+            if rid == old_rowid:
+                self._row_changed(txn, t, 0, rid, tuple(rec), newrec)
+            else:  # a changed rowid is a delete and an insert, as in SQLite
+                self._row_changed(txn, t, -1, old_rowid, tuple(rec), None)
+                self._row_changed(txn, t, 1, rid, None, newrec)
             count += 1
         return count
 
@@ -378,6 +405,7 @@ class Engine:
             for ix, it in itrees:
                 txn.index_remove(it, self._index_key(t, ix, rec, rowid))
             txn.delete(tree, rowid)
+            self._row_changed(txn, t, -1, rowid, tuple(rec), None)
         return len(targets)
 
     # -- DDL ----------------------------------------------------------------------

@@ -230,6 +230,9 @@ class Schema:
         self.tables: dict[str, Table] = {}
         self.indexes: dict[str, Index] = {}
         self.others: dict[str, str] = {}  # views, triggers: name -> type
+        #: lower name -> parsed CREATE VIEW / CREATE TRIGGER (sql.ast), in schema order
+        self.views: dict[str, A.CreateView] = {}
+        self.triggers: dict[str, A.CreateTrigger] = {}
         self.sequence_root: int | None = None
 
     def table(self, name: str) -> Table | None:
@@ -266,6 +269,12 @@ class Schema:
                     later.append(row)
                 elif isinstance(name, str):
                     s.others[name.lower()] = typ
+                    if typ in ("view", "trigger") and isinstance(sql, str):
+                        stmt = parse_one(sql)
+                        if typ == "view" and isinstance(stmt, A.CreateView):
+                            s.views[name.lower()] = stmt
+                        elif typ == "trigger" and isinstance(stmt, A.CreateTrigger):
+                            s.triggers[name.lower()] = stmt
             for typ, name, tbl, root, sql in (r[:5] for r in later):
                 t = s.tables.get(str(tbl).lower())
                 if t is None:
