@@ -20,6 +20,7 @@ from mvcc.errors import ConflictError
 from sql import ast as A
 from sql.engine import Engine, Result
 from sql.parser import iter_parse, parse_first
+from sql.pragma import run_pragma
 from storage.errors import OperationalError, ProgrammingError
 
 from mvlite.cursor import Cursor
@@ -375,8 +376,7 @@ class Connection:
                 self._commit()
             return Result(None, [])
         if t is A.Pragma:
-            from storage.errors import NotSupportedError
-            raise NotSupportedError("PRAGMA is not supported yet")
+            return run_pragma(self, stmt)
         txn = self._live_txn()
         if txn is None and not script and isinstance(stmt, _DML):
             mode = self._legacy_mode()
