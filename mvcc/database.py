@@ -20,6 +20,7 @@ import bisect
 import itertools
 import threading
 import time
+import weakref
 from collections import Counter, deque
 from typing import Any
 
@@ -84,6 +85,10 @@ class Database:
         self.sequence_root: int | None = None
         self._sequence: dict[str, int] | None = None
         self._sequence_lock = threading.Lock()
+        #: per table tree: the largest rowid a leader gave a deferred row (not yet
+        #: necessarily published); ``insert_auto`` allocates above it
+        self._deferred_max: "weakref.WeakKeyDictionary[VersionedTree, int]" = \
+            weakref.WeakKeyDictionary()
         self._gc_pending: deque[tuple[int, list[tuple[VersionedTree, Any]]]] = deque()
         self._gc_last: dict[tuple[int, Any], int] = {}
         self._gc_lock = threading.Lock()
@@ -234,6 +239,45 @@ class Database:
                 cache[name] = value
             self._sequence = cache
 
+    # -- deferred rows (Transaction.insert_deferred) -------------------------------
+
+    def deferred_reserved(self, tree: VersionedTree) -> int:
+        """The largest rowid a commit leader assigned to a deferred row of ``tree``.
+
+        Read under ``tree.lock`` by ``insert_auto``: between the leader's
+        assignment and the publication of its WAL transaction, the newest
+        committed B-tree does not show those rows yet.
+        """
+        return self._deferred_max.get(tree, 0)
+
+    def _apply_deferred(self, w: Any, t: Transaction) -> None:
+        """Give ``t``'s deferred rows rowids in order and write them (leader only).
+
+        The next rowid is above the B-tree's largest (as of this write, so it
+        includes the earlier transactions of the group), every chain key
+        (uncommitted inserts of others), every rowid already reserved, and the
+        AUTOINCREMENT sequence; the table's chains are untouched, so no
+        transaction ever conflicts on these rows.
+        """
+        nxt: dict[VersionedTree, int] = {}
+        for tree, payload, auto in t.deferred:
+            if callable(payload):
+                payload = payload()
+            rowid = nxt.get(tree)
+            if rowid is None:
+                cur = btree.TableCursor(w, tree.root)
+                base = max(cur.rowid if cur.last() else 0,
+                           self.sequence_value(auto) if auto else 0)
+            with tree.lock:
+                if rowid is None:
+                    last = tree.chains.peekitem(-1)[0] if tree.chains else 0
+                    rowid = max(base, last, self._deferred_max.get(tree, 0)) + 1
+                self._deferred_max[tree] = rowid
+            nxt[tree] = rowid + 1
+            btree.table_insert(w, tree.root, rowid, encode_record(payload))
+            if auto:
+                t.note_rowid(auto, rowid)
+
     # -- begin -----------------------------------------------------------------
 
     def begin(self, mode: str = "concurrent", *, timeout: float = 5.0) -> Transaction:
@@ -321,7 +365,7 @@ class Database:
         """Make ``txn`` durable (per synchronous) and visible, or raise and roll it back."""
         if txn.state != ACTIVE:
             raise OperationalError("cannot commit - no transaction is active")
-        if not txn.undo:
+        if not txn.undo and not txn.deferred:
             if txn.changes_schema:
                 with self._commit_lock:
                     self.schema_version += 1
@@ -450,6 +494,8 @@ class Database:
                 if t.new_trees or t.dropped_trees:
                     self._apply_ddl_trees(w, t, remapped)
                 self._apply(w, t)
+                if t.deferred:
+                    self._apply_deferred(w, t)
                 for tree in t.dropped_trees:
                     btree.drop_tree(w, tree.root)
             if any(t.changes_schema for t in group):

@@ -81,7 +81,8 @@ class Transaction:
         self._entered = threading.RLock()
         #: (tree, key, chain, action, version, extra) in execution order
         self.undo: list[tuple] = []
-        self.savepoints: list[tuple[str, int]] = []
+        #: (name, undo-log length, deferred-row count) at each SAVEPOINT
+        self.savepoints: list[tuple[str, int, int]] = []
         self.schema_version = db.schema_version
         self.error: BaseException | None = None
         #: publication sequence number current when we began / when we were published (GC)
@@ -99,6 +100,9 @@ class Transaction:
         #: trees this (DDL) transaction creates / drops; materialised at commit
         self.new_trees: list[VersionedTree] = []
         self.dropped_trees: list[VersionedTree] = []
+        #: rows whose rowid the commit leader assigns (``insert_deferred``), in order:
+        #: (tree, payload tuple or zero-argument callable, AUTOINCREMENT name or None)
+        self.deferred: list[tuple[VersionedTree, Any, str | None]] = []
 
     def __repr__(self) -> str:
         return f"<Transaction {self.id} b={self.begin_ts} c={self.commit_ts} {STATE_NAMES[self.state]}>"
@@ -292,7 +296,8 @@ class Transaction:
             # every rowid handed out, committed or not.
             base_max = self.db.latest_max_rowid(tree)
             last = tree.chains.peekitem(-1)[0] if tree.chains else None
-            rowid = max(base_max or 0, last or 0, floor) + 1
+            reserved = self.db.deferred_reserved(tree)
+            rowid = max(base_max or 0, last or 0, floor, reserved) + 1
             if rowid > MAX_ROWID:
                 if autoincrement:
                     raise DiskFullError()
@@ -306,6 +311,24 @@ class Transaction:
         if autoincrement:
             self.note_rowid(autoincrement, rowid)
         return rowid
+
+    @_one_thread
+    def insert_deferred(self, tree: VersionedTree, payload: Any,
+                        autoincrement: str | None = None) -> None:
+        """Append a row whose rowid the group-commit leader assigns at COMMIT.
+
+        For append-only logs written beside the data (change capture): the rows
+        take rowids above every rowid the table holds, in commit order, so the
+        rowid sequence is strictly increasing in commit order; they never enter
+        the version index, so they cannot conflict with anything, and this
+        transaction does not see them before it commits. ``payload`` is the
+        record tuple, or a zero-argument callable returning it that the leader
+        calls just before writing (after provisional roots became real).
+        ROLLBACK, ROLLBACK TO and a failed statement drop them like any write.
+        For an AUTOINCREMENT table pass its name: ``sqlite_sequence`` follows.
+        """
+        self._before_write()
+        self.deferred.append((tree, payload, autoincrement))
 
     def note_rowid(self, table_name: str, rowid: int) -> None:
         """Record a rowid inserted into an AUTOINCREMENT table (explicit rowids too).
@@ -490,7 +513,7 @@ class Transaction:
     @_one_thread
     def savepoint(self, name: str) -> None:
         self._check_active()
-        self.savepoints.append((name.lower(), len(self.undo)))
+        self.savepoints.append((name.lower(), len(self.undo), len(self.deferred)))
 
     def _find_savepoint(self, name: str) -> int:
         lname = name.lower()
@@ -511,10 +534,12 @@ class Transaction:
         """ROLLBACK TO: undo every change since the savepoint; the savepoint stays."""
         self._check_active()
         i = self._find_savepoint(name)
-        self._undo_to(self.savepoints[i][1])
+        _name, mark, deferred_mark = self.savepoints[i]
+        self._undo_to(mark, deferred_mark)
         del self.savepoints[i + 1:]
 
-    def _undo_to(self, mark: int) -> None:
+    def _undo_to(self, mark: int, deferred_mark: int = 0) -> None:
+        del self.deferred[deferred_mark:]
         undo = self.undo
         while len(undo) > mark:
             tree, key, chain, action, v, extra = undo.pop()
@@ -534,7 +559,7 @@ class Transaction:
 
     @property
     def has_writes(self) -> bool:
-        return bool(self.undo)
+        return bool(self.undo or self.deferred)
 
     @_one_thread
     def commit(self) -> None:
