@@ -9,6 +9,7 @@ fixture form (``raw_txn(path_or_bytes)``).
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 
 import pytest
@@ -23,12 +24,28 @@ def pytest_collection_modifyitems(config, items):
     Deselected, not skipped: the default run reports only what it ran, and
     ``MVLITE_SLOW=1 python -m pytest`` runs everything.
     """
+    if shutil.which("sqlite3") is None:
+        # The sqlite3 command-line shell is the oracle for the mvlite shell's output
+        # formats; it is a Debian package (apt-get install sqlite3), not a pip one.
+        cli = [item for item in items if "sqlite3_cli" in item.keywords]
+        if cli:
+            items[:] = [item for item in items if "sqlite3_cli" not in item.keywords]
+            config.hook.pytest_deselected(items=cli)
+            config._mvlite_no_cli = len(cli)  # type: ignore[attr-defined]
     if os.environ.get("MVLITE_SLOW") == "1":
         return
     slow = [item for item in items if "slow" in item.keywords]
     if slow:
         items[:] = [item for item in items if "slow" not in item.keywords]
         config.hook.pytest_deselected(items=slow)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    n = getattr(config, "_mvlite_no_cli", 0)
+    if n:
+        terminalreporter.write_line(
+            f"mvlite: {n} shell tests that compare with the sqlite3 CLI were deselected: "
+            "the `sqlite3` program is not installed (apt-get install sqlite3).", yellow=True)
 
 
 class RawTxn:
