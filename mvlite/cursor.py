@@ -4,7 +4,10 @@ Single job: hold one statement's results and hand them out (fetchone /
 fetchmany / fetchall / iteration), with ``description``, ``rowcount``,
 ``lastrowid`` and ``arraysize`` as stdlib ``sqlite3`` sets them. Executing
 is the connection's job (``mvlite.connection``). Results are materialised
-when the statement runs (the statement's transaction may end right after).
+when the statement runs (the statement's transaction may end right after),
+so ``text_factory`` is applied then, and ``rowcount`` of an ``INSERT ...
+RETURNING`` is final before the first fetch (sqlite3 counts while stepping).
+``row_factory`` starts as the connection's at cursor creation, as in sqlite3.
 """
 from __future__ import annotations
 
@@ -12,7 +15,24 @@ from typing import Any, Iterable, Iterator
 
 from storage.errors import ProgrammingError
 
-__all__ = ["Cursor"]
+__all__ = ["Cursor", "converters"]
+
+#: upper-case type name -> converter (``mvlite.register_converter``)
+converters: dict[str, Any] = {}
+
+
+def _apply_text_factory(rows: list, tf: Any) -> list:
+    """TEXT values through ``text_factory`` (bytes: the UTF-8 encoding; else tf(bytes))."""
+    if tf is bytes:
+        conv = _to_bytes
+    else:
+        def conv(v: str) -> Any:
+            return tf(v.encode("utf-8", "surrogatepass"))
+    return [tuple(conv(v) if type(v) is str else v for v in r) for r in rows]
+
+
+def _to_bytes(v: str) -> bytes:
+    return v.encode("utf-8", "surrogatepass")
 
 
 class Cursor:
@@ -21,11 +41,12 @@ class Cursor:
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.arraysize = 1
-        self.row_factory = None
+        self.row_factory = getattr(connection, "row_factory", None)
         self.description: tuple | None = None
         self.rowcount = -1
         self.lastrowid: int | None = None
         self._rows: list = []
+        self._decltypes: list | None = None
         self._pos = 0
         self._closed = False
 
@@ -38,7 +59,14 @@ class Cursor:
         if result is not None and result.is_query:
             self.description = tuple((n, None, None, None, None, None, None)
                                      for n in result.columns)
-            self._rows = result.rows
+            rows = result.rows
+            tf = self.connection.text_factory
+            if tf is not str and rows:
+                rows = _apply_text_factory(rows, tf)
+            dt = self.connection.detect_types
+            if dt and converters:
+                rows = self._convert(rows, dt)
+            self._rows = rows
         else:
             self.description = None
             self._rows = []
@@ -46,6 +74,8 @@ class Cursor:
 
     def execute(self, sql: str, parameters: Any = ()) -> "Cursor":
         self._check()
+        self._rows = []
+        self._pos = 0
         self.connection._execute(self, sql, parameters, many=False)
         return self
 
@@ -59,8 +89,36 @@ class Cursor:
         self.connection._executescript(self, sql_script)
         return self
 
+    def _convert(self, rows: list, detect: int) -> list:
+        """PARSE_COLNAMES (``AS "x [type]"``, wins) then PARSE_DECLTYPES (first word of
+        the declared type) pick a converter per column, as sqlite3 does."""
+        desc = list(self.description or ())
+        decl = self._decltypes or []
+        self._decltypes = None
+        conv: list = []
+        for i, d in enumerate(desc):
+            name = d[0]
+            fn = None
+            lb = name.find("[")
+            if detect & 2 and lb >= 0 and name.find("]", lb) > lb:
+                fn = converters.get(name[lb + 1:name.find("]", lb)].upper())
+                desc[i] = (name[:lb].rstrip(),) + d[1:]
+            if fn is None and detect & 1 and i < len(decl) and decl[i]:
+                word = decl[i].split("(", 1)[0].split()
+                fn = converters.get(word[0].upper()) if word else None
+            conv.append(fn)
+        self.description = tuple(desc)
+        if not any(conv):
+            return rows
+        out = []
+        for r in rows:
+            out.append(tuple(v if f is None or v is None else
+                             f(v if type(v) is bytes else str(v).encode())
+                             for v, f in zip(r, conv)))
+        return out
+
     def _make(self, row: tuple) -> Any:
-        rf = self.row_factory if self.row_factory is not None else self.connection.row_factory
+        rf = self.row_factory
         return rf(self, row) if rf is not None else row
 
     def fetchone(self) -> Any:
@@ -94,6 +152,7 @@ class Cursor:
         return row
 
     def close(self) -> None:
+        self.connection._check_open()
         self._closed = True
         self._rows = []
 

@@ -61,6 +61,34 @@ ERROR_NAMES = {
 }
 
 
+SQLITE_CONSTRAINT_CHECK = SQLITE_CONSTRAINT | (1 << 8)
+SQLITE_CONSTRAINT_FOREIGNKEY = SQLITE_CONSTRAINT | (3 << 8)
+SQLITE_CONSTRAINT_NOTNULL = SQLITE_CONSTRAINT | (5 << 8)
+SQLITE_CONSTRAINT_PRIMARYKEY = SQLITE_CONSTRAINT | (6 << 8)
+SQLITE_CONSTRAINT_UNIQUE = SQLITE_CONSTRAINT | (8 << 8)
+ERROR_NAMES.update({
+    SQLITE_CONSTRAINT_CHECK: "SQLITE_CONSTRAINT_CHECK",
+    SQLITE_CONSTRAINT_FOREIGNKEY: "SQLITE_CONSTRAINT_FOREIGNKEY",
+    SQLITE_CONSTRAINT_NOTNULL: "SQLITE_CONSTRAINT_NOTNULL",
+    SQLITE_CONSTRAINT_PRIMARYKEY: "SQLITE_CONSTRAINT_PRIMARYKEY",
+    SQLITE_CONSTRAINT_UNIQUE: "SQLITE_CONSTRAINT_UNIQUE",
+})
+
+#: message prefix -> (extended) result code, for errors raised without ``code=``;
+#: a rowid / PRIMARY KEY conflict should pass code=SQLITE_CONSTRAINT_PRIMARYKEY
+_CODE_BY_MESSAGE = (
+    ("UNIQUE constraint failed", SQLITE_CONSTRAINT_UNIQUE),
+    ("NOT NULL constraint failed", SQLITE_CONSTRAINT_NOTNULL),
+    ("CHECK constraint failed", SQLITE_CONSTRAINT_CHECK),
+    ("FOREIGN KEY constraint failed", SQLITE_CONSTRAINT_FOREIGNKEY),
+    ("datatype mismatch", SQLITE_MISMATCH),
+    ("interrupted", SQLITE_INTERRUPT),
+    ("attempt to write a readonly database", SQLITE_READONLY),
+    ("database is locked", SQLITE_BUSY),
+    ("unable to open database file", SQLITE_CANTOPEN),
+)
+
+
 class Warning(builtins.Exception):  # noqa: A001 - PEP 249 name
     """PEP 249 ``Warning``."""
 
@@ -72,6 +100,12 @@ class Error(builtins.Exception):
 
     def __init__(self, *args: object, code: int | None = None) -> None:
         super().__init__(*args)
+        if code is None and args and isinstance(args[0], str) and \
+                self.default_code in (SQLITE_ERROR, SQLITE_CONSTRAINT):  # generic classes only
+            for prefix, c in _CODE_BY_MESSAGE:
+                if args[0].startswith(prefix):
+                    code = c
+                    break
         self.sqlite_errorcode: int = self.default_code if code is None else code
         self.sqlite_errorname: str = ERROR_NAMES.get(
             self.sqlite_errorcode, f"SQLITE_UNKNOWN({self.sqlite_errorcode})"
