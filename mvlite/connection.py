@@ -667,8 +667,15 @@ class Connection:
         if not self._busy.acquire(blocking=False):
             raise OperationalError("database is locked")
         try:
-            stmt, tail = parse_first(sql)
-            if stmt is not None and parse_first(sql, tail)[0] is not None:
+            cached = _PARSED.get(sql)
+            if cached is None:
+                stmt, tail = parse_first(sql)
+                more = stmt is not None and parse_first(sql, tail)[0] is not None
+                if len(_PARSED) >= _PARSED_MAX:
+                    _PARSED.clear()
+                _PARSED[sql] = cached = (stmt, tail, more)
+            stmt, tail, more = cached
+            if more:
                 raise ProgrammingError("You can only execute one statement at a time.")
             if stmt is None:
                 cur._set(None)
@@ -868,6 +875,12 @@ class Connection:
 
 
 builtins_callable = callable
+
+#: SQL text -> (statement, end of its text, another statement follows): the AST is
+#: immutable and parsing is a pure function of the text, so every connection shares
+#: it (sqlite3's statement cache plays the same part)
+_PARSED: dict[str, tuple[Any, int, bool]] = {}
+_PARSED_MAX = 1024
 
 _PREPARE_ERRORS = ("no such ", "near ", "wrong number of arguments", "ambiguous column",
                    "misuse of ", "unknown database", "incomplete input", "table ",
