@@ -2,9 +2,12 @@
 
 Single job: run one parsed statement inside one MVCC transaction for a
 connection: SELECT through compiled plans (``sql.compiler``), INSERT /
-UPDATE / DELETE with index maintenance and SQLite's NOT NULL / UNIQUE /
-datatype errors, CREATE/DROP TABLE/INDEX by writing ``sqlite_schema`` rows
-(layout in ``sql.schema``) and asking ``mvcc`` for new trees. Transaction
+UPDATE / DELETE through ``sql.dml`` (constraints, conflict resolution,
+UPSERT, RETURNING, index maintenance) and ``sql.triggers``, CREATE/DROP
+TABLE/INDEX/TRIGGER and CREATE TABLE ... AS SELECT by writing
+``sqlite_schema`` rows (layout in ``sql.schema``) and asking ``mvcc`` for new
+trees. A statement ended by OR FAIL keeps its earlier rows; OR ROLLBACK ends
+the transaction (the connection sees ``txn.state``). Transaction
 control (BEGIN/COMMIT/...) belongs to ``mvlite.connection``. Each data
 statement runs under an internal savepoint so that a failing statement
 undoes only its own changes, as in SQLite.
@@ -18,16 +21,15 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from mvcc.errors import KeyExistsError
 from sql import ast as A
-from sql import values as V
-from sql.compiler import (
-    Compiled, compile_exprs, compile_select, compile_where_scan, const_value,
-)
+from sql.compiler import Compiled, compile_select
+from sql import dml as D
+from sql import triggers as TR
+from sql import ddl as _ddl
 from sql.registry import Registry
 from sql.schema import (
-    ROWID_NAMES, Index, Schema, Table, auto_index, auto_index_specs, index_from_ast,
-    keyinfo_for, table_from_ast,
+    Index, Schema, Table, auto_index, auto_index_specs, index_from_ast, keyinfo_for,
+    table_from_ast,
 )
 from storage.errors import IntegrityError, NotSupportedError, OperationalError
 
@@ -80,6 +82,10 @@ class Engine:
         self.changes = 0
         self.total_changes = 0
         self.last_insert_rowid = 0
+        #: per (schema generation, table): sql.dml.TableInfo
+        self._infos: dict = {}
+        #: names of the triggers running now (recursive_triggers is off)
+        self._firing: set[str] = set()
 
     # -- schema ----------------------------------------------------------------
 
@@ -121,26 +127,44 @@ class Engine:
             c = self._plan(sql, s, lambda: compile_select(stmt, sql, s))
             return Result(c.columns, c.fn(txn, params, conn))
         if t is A.Explain:
-            raise NotSupportedError("EXPLAIN is not supported yet")
+            inner = stmt.statement
+            if type(inner) is not A.Select:
+                raise NotSupportedError("EXPLAIN is supported for SELECT statements only")
+            s = self.schema(txn)
+            c = self._plan(sql, s, lambda: compile_select(inner, sql, s))
+            if stmt.query_plan:
+                return Result(["id", "parent", "notused", "detail"],
+                              [(i, par, 0, d) for i, par, d in c.eqp])
+            # ours lists the generated Python source, one row per line (docs/sql.md)
+            return Result(["addr", "line"], list(enumerate(c.source.splitlines())))
         handler = _HANDLERS.get(t)
         if handler is None:
             raise NotSupportedError(f"{t.__name__.upper()} statements are not supported yet")
         txn.savepoint(_STMT_SP)
+        self._firing.clear()
         try:
             n = handler(self, txn, stmt, sql, params, conn)
-        except BaseException:
-            if txn.state == 0:  # still ACTIVE: undo this statement only
+        except BaseException as exc:
+            dml = t in (A.Insert, A.Update, A.Delete)
+            kept = getattr(exc, "mvlite_changes", None) if getattr(exc, "mvlite_fail", False) \
+                else None
+            if txn.state == 0:  # still ACTIVE: undo this statement only (OR FAIL keeps it)
                 try:
-                    txn.rollback_to(_STMT_SP)
+                    if kept is None:
+                        txn.rollback_to(_STMT_SP)
                     txn.release(_STMT_SP)
                 except Exception:
                     pass
+            if dml and type(exc) is not OperationalError:  # not a prepare-time error
+                self.changes = kept or 0
+                self.total_changes += kept or 0
             raise
         txn.release(_STMT_SP)
+        res = n if isinstance(n, Result) else Result(None, [], n)
         if t in (A.Insert, A.Update, A.Delete):
-            self.changes = n
-            self.total_changes += n
-        return Result(None, [], n)
+            self.changes = res.changes
+            self.total_changes += res.changes
+        return res
 
     # -- row-change hook ------------------------------------------------------------
 
@@ -171,242 +195,11 @@ class Engine:
             raise NotSupportedError(f"WITHOUT ROWID tables are not supported yet: {t.name}")
         if not t.supported:
             raise NotSupportedError(f"generated columns are not supported yet: {t.name}")
-        for ix in t.indexes:
-            if not ix.supported:
-                raise NotSupportedError(f"writes to tables with expression or partial "
-                                        f"indexes are not supported yet: {ix.name}")
         return t
-
-    def _finish_row(self, t: Table, row: list, rowid: Any) -> tuple[Any, tuple]:
-        """Apply affinities and NOT NULL; return (rowid or None for auto, record tuple)."""
-        alias = t.rowid_alias
-        cols = t.columns
-        for i, col in enumerate(cols):
-            if i == alias:
-                continue
-            v = row[i]
-            if col.affinity != V.BLOB:
-                v = row[i] = V.apply_affinity(v, col.affinity)
-            if v is None and col.notnull:
-                raise IntegrityError(f"NOT NULL constraint failed: {t.name}.{col.name}")
-        if alias is not None:
-            rowid = row[alias]
-            row[alias] = None
-        if rowid is not None:
-            r = V.apply_affinity(rowid, V.INTEGER)
-            if type(r) is not int:
-                raise IntegrityError("datatype mismatch")
-            rowid = r
-        return rowid, tuple(row)
 
     def _index_key(self, t: Table, ix: Index, row: tuple, rowid: int) -> tuple:
         alias = t.rowid_alias
         return tuple(rowid if c == alias else row[c] for c in ix.columns) + (rowid,)
-
-    def _check_unique(self, txn: Any, t: Table, row: tuple, rowid: int | None,
-                      skip: int | None) -> None:
-        for ix in t.indexes:
-            if not ix.unique:
-                continue
-            prefix = self._index_key(t, ix, row, rowid if rowid is not None else 0)[:-1]
-            if any(v is None for v in prefix):
-                continue
-            itree = self.trees.index(ix)
-            for key in txn.index_keys(itree, prefix, prefix):
-                if key[-1] != skip:
-                    names = ", ".join(f"{t.name}.{t.columns[c].name}" for c in ix.columns)
-                    raise IntegrityError(f"UNIQUE constraint failed: {names}")
-
-    def _rowid_conflict(self, t: Table) -> IntegrityError:
-        name = t.columns[t.rowid_alias].name if t.rowid_alias is not None else "rowid"
-        return IntegrityError(f"UNIQUE constraint failed: {t.name}.{name}")
-
-    # -- INSERT --------------------------------------------------------------------
-
-    def _insert(self, txn: Any, stmt: A.Insert, sql: str, params: list, conn: Any) -> int:
-        if stmt.with_ is not None or stmt.upsert or stmt.returning:
-            raise NotSupportedError("WITH, UPSERT and RETURNING are not supported yet")
-        if stmt.or_conflict not in (None, "ABORT") or stmt.verb != "INSERT":
-            raise NotSupportedError("INSERT OR <conflict> / REPLACE is not supported yet")
-        s = self.schema(txn)
-        qt = stmt.table
-        t = self._table(s, qt.name, qt.schema)
-        n = len(t.columns)
-        # target slots: column index, or -1 for an explicit rowid
-        if stmt.columns is None:
-            targets = list(range(n))
-        else:
-            targets = []
-            for name in stmt.columns:
-                col = t.column(name)
-                if col is not None:
-                    targets.append(col.index)
-                elif name.lower() in ROWID_NAMES:
-                    targets.append(-1)
-                else:
-                    raise OperationalError(f"table {t.name} has no column named {name}")
-        # the value rows
-        if stmt.source is None:
-            rows: list[tuple] = [()]
-            targets = []
-        else:
-            src = stmt.source
-            if isinstance(src.core, A.Values) and not src.compound and src.with_ is None \
-                    and not src.order_by and src.limit is None:
-                exprs_rows = src.core.rows
-                for er in exprs_rows:
-                    if len(er) != len(targets):
-                        if stmt.columns is None:
-                            raise OperationalError(f"table {t.name} has {n} columns but "
-                                                   f"{len(er)} values were supplied")
-                        raise OperationalError(f"{len(er)} values for {len(targets)} columns")
-                plans = self._plan(sql, s, lambda: _ValuesPlan([compile_exprs(list(er))
-                                                                for er in exprs_rows]))
-                rows = [c.fn(txn, params, conn) for c in plans.rows]
-            else:
-                c = self._plan(sql, s, lambda: compile_select(src, sql, s))
-                rows = c.fn(txn, params, conn)
-                if rows and len(rows[0]) != len(targets):
-                    raise OperationalError(f"table {t.name} has {n} columns but "
-                                           f"{len(rows[0])} values were supplied")
-        tree = self.trees.table(t)
-        auto = t.name if t.autoincrement else None
-        count = 0
-        given = set(targets)
-        for values in rows:
-            row: list[Any] = [None] * n
-            rowid = None
-            for slot, v in zip(targets, values):
-                if slot == -1:
-                    rowid = v
-                else:
-                    row[slot] = v
-            for i, col in enumerate(t.columns):
-                if i not in given and col.default is not None:
-                    row[i] = const_value(col.default)
-            if t.rowid_alias is not None and -1 in given and t.rowid_alias in given:
-                pass  # the alias column wins (SQLite takes the last assignment)
-            rowid, rec = self._finish_row(t, row, rowid)
-            self._check_unique(txn, t, rec, rowid, None)
-            if rowid is None:
-                rowid = txn.insert_auto(tree, rec, autoincrement=auto)
-            else:
-                try:
-                    txn.insert(tree, rowid, rec)
-                except KeyExistsError:
-                    raise self._rowid_conflict(t) from None
-                if auto:
-                    txn.note_rowid(auto, rowid)
-            for ix in t.indexes:
-                txn.index_add(self.trees.index(ix), self._index_key(t, ix, rec, rowid))
-            self._row_changed(txn, t, 1, rowid, None, rec)
-            count += 1
-            self.last_insert_rowid = rowid
-        return count
-
-    # -- UPDATE / DELETE -------------------------------------------------------------
-
-    def _update(self, txn: Any, stmt: A.Update, sql: str, params: list, conn: Any) -> int:
-        if stmt.with_ is not None or stmt.from_ is not None or stmt.returning or \
-                stmt.order_by or stmt.limit is not None:
-            raise NotSupportedError("UPDATE with WITH/FROM/RETURNING/ORDER BY/LIMIT "
-                                    "is not supported yet")
-        if stmt.or_conflict not in (None, "ABORT"):
-            raise NotSupportedError("UPDATE OR <conflict> is not supported yet")
-        s = self.schema(txn)
-        qt = stmt.table
-        t = self._table(s, qt.name, qt.schema)
-        names = ((qt.alias or qt.name).lower(),)
-        slots: list[int] = []
-        exprs: list[A.Expr] = []
-        for a in stmt.assignments:
-            if len(a.columns) != 1:
-                raise NotSupportedError("row-value assignments are not supported yet")
-            name = a.columns[0]
-            col = t.column(name)
-            if col is not None:
-                slots.append(col.index)
-            elif name.lower() in ROWID_NAMES:
-                slots.append(-1)
-            else:
-                raise OperationalError(f"no such column: {name}")
-            exprs.append(a.value)
-        c = self._plan(sql, s, lambda: compile_where_scan(t, names, stmt.where, exprs, s,
-                                                          qt.indexed_by, qt.not_indexed))
-        targets = c.fn(txn, params, conn)
-        tree = self.trees.table(t)
-        alias = t.rowid_alias
-        itrees = [(ix, self.trees.index(ix)) for ix in t.indexes]
-        count = 0
-        for old_rowid, rec, vals in targets:
-            if len(rec) < len(t.columns):
-                rec = tuple(rec) + (None,) * (len(t.columns) - len(rec))
-            row = list(rec)
-            new_rowid: Any = old_rowid
-            if alias is not None:
-                row[alias] = old_rowid
-            for slot, v in zip(slots, vals):
-                if slot == -1 or slot == alias:
-                    new_rowid = v
-                    if alias is not None:
-                        row[alias] = v
-                else:
-                    row[slot] = v
-            if alias is None:
-                rid, newrec = self._finish_row(t, row, new_rowid)
-            else:
-                rid, newrec = self._finish_row(t, row, None)
-            if rid is None:
-                raise IntegrityError(f"NOT NULL constraint failed: {t.name}.rowid") \
-                    if alias is None else IntegrityError("datatype mismatch")
-            self._check_unique(txn, t, newrec, rid, old_rowid)
-            if rid != old_rowid:
-                if txn.get(tree, rid) is not None:
-                    raise self._rowid_conflict(t)
-            for ix, it in itrees:
-                ok = self._index_key(t, ix, rec, old_rowid)
-                nk = self._index_key(t, ix, newrec, rid)
-                if ok != nk or _types(ok) != _types(nk):
-                    txn.index_remove(it, ok)
-            if rid == old_rowid:
-                txn.update(tree, rid, newrec)
-            else:
-                txn.delete(tree, old_rowid)
-                txn.insert(tree, rid, newrec)
-            for ix, it in itrees:
-                ok = self._index_key(t, ix, rec, old_rowid)
-                nk = self._index_key(t, ix, newrec, rid)
-                if ok != nk or _types(ok) != _types(nk):
-                    txn.index_add(it, nk)
-            if rid == old_rowid:
-                self._row_changed(txn, t, 0, rid, tuple(rec), newrec)
-            else:  # a changed rowid is a delete and an insert, as in SQLite
-                self._row_changed(txn, t, -1, old_rowid, tuple(rec), None)
-                self._row_changed(txn, t, 1, rid, None, newrec)
-            count += 1
-        return count
-
-    def _delete(self, txn: Any, stmt: A.Delete, sql: str, params: list, conn: Any) -> int:
-        if stmt.with_ is not None or stmt.returning or stmt.order_by or stmt.limit is not None:
-            raise NotSupportedError("DELETE with WITH/RETURNING/ORDER BY/LIMIT "
-                                    "is not supported yet")
-        s = self.schema(txn)
-        qt = stmt.table
-        t = self._table(s, qt.name, qt.schema)
-        names = ((qt.alias or qt.name).lower(),)
-        c = self._plan(sql, s, lambda: compile_where_scan(t, names, stmt.where, [], s,
-                                                          qt.indexed_by, qt.not_indexed))
-        targets = c.fn(txn, params, conn)
-        tree = self.trees.table(t)
-        itrees = [(ix, self.trees.index(ix)) for ix in t.indexes]
-        for rowid, rec, _ in targets:
-            if len(rec) < len(t.columns):
-                rec = tuple(rec) + (None,) * (len(t.columns) - len(rec))
-            for ix, it in itrees:
-                txn.index_remove(it, self._index_key(t, ix, rec, rowid))
-            txn.delete(tree, rowid)
-            self._row_changed(txn, t, -1, rowid, tuple(rec), None)
-        return len(targets)
 
     # -- DDL ----------------------------------------------------------------------
 
@@ -417,8 +210,6 @@ class Engine:
                       conn: Any) -> int:
         if stmt.temp or (stmt.schema is not None and stmt.schema.lower() != "main"):
             raise NotSupportedError("TEMP tables and attached databases are not supported yet")
-        if stmt.as_select is not None:
-            raise NotSupportedError("CREATE TABLE ... AS SELECT is not supported yet")
         s = self.schema(txn)
         name = stmt.name
         if s.table(name) is not None or s.has_object(name):
@@ -431,6 +222,8 @@ class Engine:
             raise OperationalError(f"there is already an {kind} named {name}")
         if name.lower().startswith("sqlite_"):
             raise OperationalError(f"object name reserved for internal use: {name}")
+        if stmt.as_select is not None:
+            return D.create_table_as(self, txn, stmt, sql, params, conn)
         if stmt.without_rowid:
             raise NotSupportedError("WITHOUT ROWID tables are not supported yet")
         t = table_from_ast(stmt, 0)
@@ -443,6 +236,7 @@ class Engine:
             seen.add(col.name.lower())
         if t.autoincrement and t.rowid_alias is None:
             raise OperationalError("AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY")
+        D.validate_table(s, t)
         txn.begin_schema_change()
         tree = txn.create_tree("table")
         self._schema_insert(txn, ("table", name, name, tree.root, stmt.schema_sql))
@@ -480,31 +274,28 @@ class Engine:
             if isinstance(e, A.ColumnRef) and t.column(e.name) is None:
                 raise OperationalError(f"no such column: {e.name}")
         ix = index_from_ast(stmt, t, 0)
-        if not ix.supported:
-            raise NotSupportedError("expression and partial indexes are not supported yet")
         txn.begin_schema_change()
         itree = txn.create_tree("index", keyinfo=ix.keyinfo, unique=ix.unique)
+        ix.root = itree.root
+        x = D._Ix(self, s, t, ix)  # key maker + partial predicate, as writes use them
         self._schema_insert(txn, ("index", name, t.name, itree.root, stmt.schema_sql))
         tree = self.trees.table(t)
-        seen: set = set()
-        sk = ix.keyinfo.sort_key
+        info = D.table_info(self, s, t)
         for rowid, rec in list(txn.rows(tree)):
-            if len(rec) < len(t.columns):
-                rec = tuple(rec) + (None,) * (len(t.columns) - len(rec))
-            key = self._index_key(t, ix, rec, rowid)
-            if ix.unique and not any(v is None for v in key[:-1]):
-                p = sk(key[:-1])
-                if p in seen:
-                    names = ", ".join(f"{t.name}.{t.columns[c].name}" for c in ix.columns)
-                    raise IntegrityError(f"UNIQUE constraint failed: {names}")
-                seen.add(p)
-            txn.index_add(itree, key)
+            rec = info.pad(rec)
+            if not x.covers(rec, rowid):
+                continue
+            if x.unique and D._conflicts(txn, x, rec, rowid, None):
+                raise IntegrityError(f"UNIQUE constraint failed: {x.label}")
+            txn.index_add(itree, tuple(x.key(rec, rowid)) + (rowid,))
         return 0
 
     def _drop(self, txn: Any, stmt: A.Drop, sql: str, params: list, conn: Any) -> int:
         s = self.schema(txn)
         kind = stmt.kind.upper()
         name = stmt.name
+        if kind == "TRIGGER":
+            return TR.drop_trigger(self, txn, stmt, s)
         if kind not in ("TABLE", "INDEX"):
             raise NotSupportedError(f"DROP {kind} is not supported yet")
         if kind == "TABLE":
@@ -515,6 +306,7 @@ class Engine:
                 raise OperationalError(f"no such table: {name}")
             if t.name.lower().startswith("sqlite_"):
                 raise OperationalError(f"table {t.name} may not be dropped")
+            # (the table's triggers are removed by sql.ddl.drop, which calls us)
             victims = {t.name.lower()} | {ix.name.lower() for ix in t.indexes}
             trees = [self.trees.table(t)] + [self.trees.index(ix) for ix in t.indexes]
         else:
@@ -538,24 +330,19 @@ class Engine:
         return 0
 
 
-def _types(key: tuple) -> tuple:
-    return tuple(type(v) for v in key)
-
-
-class _ValuesPlan:
-    __slots__ = ("rows",)
-
-    def __init__(self, rows: list[Compiled]) -> None:
-        self.rows = rows
-
-
 _HANDLERS = {
-    A.Insert: Engine._insert,
-    A.Update: Engine._update,
-    A.Delete: Engine._delete,
+    A.Insert: D.do_insert,
+    A.Update: D.do_update,
+    A.Delete: D.do_delete,
+    A.CreateTrigger: TR.create_trigger,
     A.CreateTable: Engine._create_table,
     A.CreateIndex: Engine._create_index,
-    A.Drop: Engine._drop,
+    A.Drop: _ddl.drop,
+    A.CreateView: _ddl.create_view,
+    A.AlterTable: _ddl.alter_table,
+    A.Reindex: _ddl.reindex,
+    A.Analyze: _ddl.analyze,
+    A.Vacuum: _ddl.vacuum,
 }
 
 _unused = keyinfo_for

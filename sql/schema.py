@@ -40,7 +40,7 @@ class Column:
     """One declared column: its affinity, collation, constraints and default."""
 
     __slots__ = ("name", "index", "type_name", "affinity", "collation", "notnull",
-                 "default", "pk", "unique")
+                 "default", "pk", "unique", "notnull_oe")
 
     def __init__(self, name: str, index: int, type_name: str | None) -> None:
         self.name = name
@@ -52,6 +52,8 @@ class Column:
         self.default: A.Expr | None = None
         self.pk = False
         self.unique = False
+        #: NOT NULL's ON CONFLICT action (None = the statement's, else ABORT)
+        self.notnull_oe: str | None = None
 
     def __repr__(self) -> str:
         return f"Column({self.name!r}, {self.affinity})"
@@ -61,7 +63,8 @@ class Index:
     """One index: key columns (table column numbers), collations, DESC flags, KeyInfo."""
 
     __slots__ = ("name", "table", "root", "columns", "collations", "desc", "unique",
-                 "keyinfo", "auto", "supported", "sql", "partial")
+                 "keyinfo", "auto", "supported", "sql", "partial", "exprs", "where",
+                 "on_conflict")
 
     def __init__(self, name: str, table: str, root: int, columns: list[int],
                  collations: list[str | None], desc: list[bool], unique: bool,
@@ -78,6 +81,12 @@ class Index:
         self.sql = sql
         self.supported = supported
         self.partial = partial
+        #: per key term: the expression of an expression term, else None
+        self.exprs: list[A.Expr | None] = [None] * len(columns)
+        #: a partial index's WHERE
+        self.where: A.Expr | None = None
+        #: the UNIQUE / PRIMARY KEY constraint's ON CONFLICT action (auto indexes)
+        self.on_conflict: str | None = None
         self.keyinfo = keyinfo_for(collations, desc)
 
     def __repr__(self) -> str:
@@ -99,7 +108,8 @@ class Table:
     """One rowid table: columns in order, the rowid alias, its indexes."""
 
     __slots__ = ("name", "root", "columns", "by_name", "rowid_alias", "indexes", "sql",
-                 "autoincrement", "without_rowid", "unique_sets", "pk_columns", "supported")
+                 "autoincrement", "without_rowid", "unique_sets", "pk_columns", "supported",
+                 "unique_oes", "rowid_oe", "checks")
 
     def __init__(self, name: str, root: int, sql: str | None) -> None:
         self.name = name
@@ -115,6 +125,12 @@ class Table:
         self.unique_sets: list[list[int]] = []
         self.pk_columns: list[int] = []
         self.supported = True
+        #: ON CONFLICT action of each entry of unique_sets (None = not given)
+        self.unique_oes: list[str | None] = []
+        #: ON CONFLICT action of an INTEGER PRIMARY KEY (the rowid)
+        self.rowid_oe: str | None = None
+        #: CHECK constraints: (constraint name or None, expression, expression text)
+        self.checks: list[tuple[str | None, A.Expr, str]] = []
 
     def column(self, name: str) -> Column | None:
         return self.by_name.get(name.lower())
@@ -123,11 +139,16 @@ class Table:
         return f"Table({self.name!r}, root={self.root})"
 
 
-def table_from_ast(stmt: A.CreateTable, root: int) -> Table:
-    """Build a Table from its CREATE TABLE statement (autoindexes attached later)."""
+def table_from_ast(stmt: A.CreateTable, root: int, text: str | None = None) -> Table:
+    """Build a Table from its CREATE TABLE statement (autoindexes attached later).
+
+    ``text`` is the SQL the statement was parsed from; it gives CHECK
+    constraints the expression text SQLite quotes in "CHECK constraint failed".
+    """
     t = Table(stmt.name, root, stmt.schema_sql)
     t.without_rowid = stmt.without_rowid
     pk_desc = None
+    pk_oe = None
     for i, cd in enumerate(stmt.columns):
         col = Column(cd.name, i, cd.type_name)
         for c in cd.constraints:
@@ -137,11 +158,17 @@ def table_from_ast(stmt: A.CreateTable, root: int) -> Table:
                 pk_desc = c.direction
                 t.autoincrement = t.autoincrement or c.autoincrement
                 t.unique_sets.append([i])
+                t.unique_oes.append(c.on_conflict)
+                pk_oe = c.on_conflict
             elif isinstance(c, A.NotNullConstraint):
                 col.notnull = True
+                col.notnull_oe = c.on_conflict
             elif isinstance(c, A.UniqueConstraint):
                 col.unique = True
                 t.unique_sets.append([i])
+                t.unique_oes.append(c.on_conflict)
+            elif isinstance(c, A.CheckConstraint):
+                t.checks.append((c.name, c.expr, _expr_text(text, c.expr)))
             elif isinstance(c, A.DefaultConstraint):
                 col.default = c.expr
             elif isinstance(c, A.CollateConstraint):
@@ -160,14 +187,40 @@ def table_from_ast(stmt: A.CreateTable, root: int) -> Table:
             for x in t.pk_columns:
                 t.columns[x].pk = True
             t.unique_sets.append(t.pk_columns)
+            t.unique_oes.append(c.on_conflict)
+            pk_oe = c.on_conflict
         elif isinstance(c, A.TableUnique):
             cols = [_term_column(t, term) for term in c.columns]
             t.unique_sets.append([x for x in cols if x is not None])
+            t.unique_oes.append(c.on_conflict)
+        elif isinstance(c, A.TableCheck):
+            t.checks.append((c.name, c.expr, _expr_text(text, c.expr)))
     if len(t.pk_columns) == 1:
         col = t.columns[t.pk_columns[0]]
         if (col.type_name or "").upper() == "INTEGER" and (pk_desc or "").upper() != "DESC":
             t.rowid_alias = col.index
+            t.rowid_oe = pk_oe
     return t
+
+
+def _expr_text(text: str | None, e: A.Expr) -> str:
+    """The source text of a parenthesised expression (up to its closing paren), trimmed."""
+    if text is None or e.pos < 0:
+        return ""
+    from sql.tokenizer import tokenize
+    depth = 0
+    end = e.pos
+    for tok in tokenize(text, e.pos):
+        if tok.type == "LP":
+            depth += 1
+        elif tok.type == "RP":
+            if depth == 0:
+                break
+            depth -= 1
+        elif tok.type == "EOF":
+            break
+        end = tok.pos + len(tok.text)
+    return text[e.pos:end].strip()
 
 
 def _term_column(t: Table, term: A.OrderingTerm) -> int | None:
@@ -192,16 +245,27 @@ def auto_index_specs(t: Table) -> list[list[int]]:
     return specs
 
 
+def _auto_oe(t: Table, cols: list[int]) -> str | None:
+    """The ON CONFLICT of the first constraint that owns the automatic index on ``cols``."""
+    for c, oe in zip(t.unique_sets, t.unique_oes):
+        if c == cols:
+            return oe
+    return None
+
+
 def auto_index(t: Table, n: int, cols: list[int], root: int) -> Index:
     colls = [t.columns[c].collation for c in cols]
-    return Index(f"sqlite_autoindex_{t.name}_{n}", t.name, root, list(cols), colls,
-                 [False] * len(cols), True, auto=True)
+    ix = Index(f"sqlite_autoindex_{t.name}_{n}", t.name, root, list(cols), colls,
+               [False] * len(cols), True, auto=True)
+    ix.on_conflict = _auto_oe(t, list(cols))
+    return ix
 
 
 def index_from_ast(stmt: A.CreateIndex, t: Table, root: int) -> Index:
     cols: list[int] = []
     colls: list[str | None] = []
     desc: list[bool] = []
+    exprs: list[A.Expr | None] = []
     supported = True
     for term in stmt.columns:
         e = term.expr
@@ -210,6 +274,7 @@ def index_from_ast(stmt: A.CreateIndex, t: Table, root: int) -> Index:
             coll = e.collation.upper()
             e = e.expr
         col = t.column(e.name) if isinstance(e, A.ColumnRef) else None
+        exprs.append(None if col is not None else e)
         if col is None:
             supported = False
             cols.append(-1)
@@ -218,8 +283,11 @@ def index_from_ast(stmt: A.CreateIndex, t: Table, root: int) -> Index:
             cols.append(col.index)
             colls.append(coll if coll is not None else col.collation)
         desc.append((term.direction or "").upper() == "DESC")
-    return Index(stmt.name, t.name, root, cols, colls, desc, stmt.unique, sql=stmt.schema_sql,
-                 supported=supported and stmt.where is None, partial=stmt.where is not None)
+    ix = Index(stmt.name, t.name, root, cols, colls, desc, stmt.unique, sql=stmt.schema_sql,
+               supported=supported and stmt.where is None, partial=stmt.where is not None)
+    ix.exprs = exprs
+    ix.where = stmt.where
+    return ix
 
 
 class Schema:
@@ -261,7 +329,7 @@ class Schema:
                     stmt = parse_one(sql)
                     if not isinstance(stmt, A.CreateTable):
                         raise CorruptError("malformed database schema (%s)" % name)
-                    t = table_from_ast(stmt, root if type(root) is int else 0)
+                    t = table_from_ast(stmt, root if type(root) is int else 0, sql)
                     if type(stmt) is A.CreateTable and stmt.name.lower() == "sqlite_sequence":
                         s.sequence_root = t.root
                     s.tables[name.lower()] = t
