@@ -585,8 +585,8 @@ class Database:
             for v in chain:
                 if v.begin is t and v.end is not t:
                     new = v
-                if v.end is t:
-                    ended = True
+                if v.end is t and v.begin is not t:
+                    ended = True  # a version from before t: its key is in the B-tree
             if tree.kind == TABLE:
                 if new is not None:
                     btree.table_insert(w, tree.root, key, encode_record(new.payload))

@@ -218,7 +218,20 @@ class Transaction:
         lo_s = None if lo is None else sk(lo)
         hi_s = None if hi is None else sk(hi)
         with tree.lock:
-            keys = list(tree.chains.irange_key(lo_s, hi_s, reverse=reverse))
+            if hi_s is None:
+                keys = list(tree.chains.irange_key(lo_s, None))
+            else:
+                # hi may be a prefix: every key that starts with it is in range, and
+                # such keys sort after the bare prefix, so irange_key(.., hi_s) would
+                # miss them
+                n = len(hi_s)
+                keys = []
+                for k in tree.chains.irange_key(lo_s, None):
+                    if sk(k)[:n] > hi_s:
+                        break
+                    keys.append(k)
+        if reverse:
+            keys.reverse()
         self._cursors += 1
         try:
             yield from self._merge_keys(tree, keys, lo, hi, lo_s, hi_s, reverse)
