@@ -866,8 +866,13 @@ class Connection:
                 if attempt:
                     time.sleep(delay)
                     delay = min(delay * 2 or 0.001, 0.05)
-            except BaseException:
-                txn.rollback()
+            except BaseException as exc:
+                if getattr(exc, "mvlite_fail", False) and txn.state == 0:
+                    # OR FAIL / RAISE(FAIL): the rows changed before the failing one
+                    # stay, so the autocommit transaction commits them
+                    txn.commit()
+                else:
+                    txn.rollback()
                 if txn.changes_schema:
                     self._engine.invalidate()
                 raise
