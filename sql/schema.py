@@ -108,7 +108,7 @@ class Table:
     """One rowid table: columns in order, the rowid alias, its indexes."""
 
     __slots__ = ("name", "root", "columns", "by_name", "rowid_alias", "indexes", "sql",
-                 "autoincrement", "without_rowid", "unique_sets", "pk_columns", "supported",
+                 "autoincrement", "without_rowid", "unique_sets", "pk_columns", "supported", "pk_entry",
                  "unique_oes", "rowid_oe", "checks")
 
     def __init__(self, name: str, root: int, sql: str | None) -> None:
@@ -124,6 +124,9 @@ class Table:
         #: column-number lists of UNIQUE/PRIMARY KEY constraints, in SQLite's order
         self.unique_sets: list[list[int]] = []
         self.pk_columns: list[int] = []
+        #: which entry of unique_sets is the PRIMARY KEY (an INTEGER PRIMARY KEY owns
+        #: no index, but a UNIQUE on the same column still does)
+        self.pk_entry: int | None = None
         self.supported = True
         #: ON CONFLICT action of each entry of unique_sets (None = not given)
         self.unique_oes: list[str | None] = []
@@ -157,6 +160,7 @@ def table_from_ast(stmt: A.CreateTable, root: int, text: str | None = None) -> T
                 t.pk_columns = [i]
                 pk_desc = c.direction
                 t.autoincrement = t.autoincrement or c.autoincrement
+                t.pk_entry = len(t.unique_sets)
                 t.unique_sets.append([i])
                 t.unique_oes.append(c.on_conflict)
                 pk_oe = c.on_conflict
@@ -186,6 +190,7 @@ def table_from_ast(stmt: A.CreateTable, root: int, text: str | None = None) -> T
                 pk_desc = None  # a table-constraint PK on INTEGER is always the alias
             for x in t.pk_columns:
                 t.columns[x].pk = True
+            t.pk_entry = len(t.unique_sets)
             t.unique_sets.append(t.pk_columns)
             t.unique_oes.append(c.on_conflict)
             pk_oe = c.on_conflict
@@ -237,8 +242,8 @@ def _term_column(t: Table, term: A.OrderingTerm) -> int | None:
 def auto_index_specs(t: Table) -> list[list[int]]:
     """The column lists of the automatic indexes SQLite creates for ``t``, in order."""
     specs: list[list[int]] = []
-    for cols in t.unique_sets:
-        if t.rowid_alias is not None and cols == [t.rowid_alias]:
+    for n, cols in enumerate(t.unique_sets):
+        if t.rowid_alias is not None and n == t.pk_entry:
             continue
         if cols and cols not in specs:
             specs.append(cols)
@@ -247,8 +252,8 @@ def auto_index_specs(t: Table) -> list[list[int]]:
 
 def _auto_oe(t: Table, cols: list[int]) -> str | None:
     """The ON CONFLICT of the first constraint that owns the automatic index on ``cols``."""
-    for c, oe in zip(t.unique_sets, t.unique_oes):
-        if c == cols:
+    for n, (c, oe) in enumerate(zip(t.unique_sets, t.unique_oes)):
+        if c == cols and not (t.rowid_alias is not None and n == t.pk_entry):
             return oe
     return None
 
