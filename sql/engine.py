@@ -190,7 +190,7 @@ class Engine:
         if t is None:
             raise OperationalError(f"no such table: {name}")
         if name.lower() == "sqlite_schema" or name.lower() == "sqlite_master":
-            raise OperationalError(f"table {name} may not be modified")
+            raise OperationalError("table sqlite_master may not be modified")
         if t.without_rowid:
             raise NotSupportedError(f"WITHOUT ROWID tables are not supported yet: {t.name}")
         if not t.supported:
@@ -212,14 +212,14 @@ class Engine:
             raise NotSupportedError("TEMP tables and attached databases are not supported yet")
         s = self.schema(txn)
         name = stmt.name
-        if s.table(name) is not None or s.has_object(name):
+        kind = "table" if s.table(name) is not None else \
+            ("index" if s.index(name) is not None else s.others.get(name.lower()))
+        if kind is not None and kind != "trigger":  # triggers have their own namespace
             if stmt.if_not_exists:
                 return 0
-            kind = "table" if s.table(name) is not None else \
-                ("index" if s.index(name) is not None else s.others.get(name.lower(), "table"))
-            if kind == "table":
-                raise OperationalError(f"table {name} already exists")
-            raise OperationalError(f"there is already an {kind} named {name}")
+            if kind == "index":
+                raise OperationalError(f"there is already an index named {name}")
+            raise OperationalError(f"{kind} {name} already exists")
         if name.lower().startswith("sqlite_"):
             raise OperationalError(f"object name reserved for internal use: {name}")
         if stmt.as_select is not None:
@@ -256,7 +256,7 @@ class Engine:
             raise NotSupportedError("attached databases are not supported yet")
         s = self.schema(txn)
         name = stmt.name
-        if s.has_object(name):
+        if s.has_object(name) and s.others.get(name.lower()) != "trigger":
             if stmt.if_not_exists:
                 return 0
             if s.index(name) is not None:

@@ -295,6 +295,13 @@ def index_from_ast(stmt: A.CreateIndex, t: Table, root: int) -> Index:
     return ix
 
 
+#: sqlite_schema itself (root page 1), under its names; not in Schema.tables, so
+#: code listing the user's tables does not see it (as sqlite3's .tables does not)
+SCHEMA_TABLE_NAMES = ("sqlite_schema", "sqlite_master")
+SCHEMA_TABLE = table_from_ast(parse_one(
+    "CREATE TABLE sqlite_schema(type text, name text, tbl_name text, rootpage int, sql text)"), 1)
+
+
 class Schema:
     """Every table and index of one database at one schema version."""
 
@@ -309,7 +316,11 @@ class Schema:
         self.sequence_root: int | None = None
 
     def table(self, name: str) -> Table | None:
-        return self.tables.get(name.lower())
+        """The table ``name``; also the schema table itself, readable by SELECT."""
+        t = self.tables.get(name.lower())
+        if t is None and name.lower() in SCHEMA_TABLE_NAMES:
+            return SCHEMA_TABLE
+        return t
 
     def index(self, name: str) -> Index | None:
         return self.indexes.get(name.lower())
