@@ -26,11 +26,14 @@ import math
 import time
 from typing import Any, Callable
 
+import attrs
+
 from sql import aggregates as AG
 from sql import ast as A
 from sql import functions as F
 from sql import values as V
 from sql.planner import Path, choose_path
+from sql.registry import BUILTIN, registry_of
 from sql.schema import ROWID_NAMES, Table
 from storage.errors import IntegrityError, NotSupportedError, OperationalError
 
@@ -107,20 +110,88 @@ def _limit_value(v: Any) -> int:
     return v
 
 
+def _interrupt() -> None:
+    raise OperationalError("interrupted")
+
+
+def _rowid_in(txn: Any, tree: Any, vals: tuple, reverse: bool) -> Any:
+    """Rows whose rowid is one of ``vals`` (IN list), in rowid order."""
+    ks = sorted({k for k in map(_rowid_eq, vals) if k is not None}, reverse=reverse)
+    for k in ks:
+        r = txn.get(tree, k)
+        if r is not None:
+            yield k, r
+
+
+def _index_in(txn: Any, tree: Any, itree: Any, vals: tuple, conv: Any, key: Any,
+              whole: bool) -> Any:
+    """Rows whose first index column equals one of ``vals``: one index lookup per value."""
+    seen_v: dict = {}
+    for v in vals:
+        if v is None:
+            continue
+        if conv is not None:
+            v = conv(v)
+        seen_v.setdefault(key(v), v)
+    seen = set()
+    for kv in sorted(seen_v):
+        v = seen_v[kv]
+        hi = (v, _MAX_INT) if whole else (v,)  # see _scan_lines on full-key bounds
+        for k in txn.index_keys(itree, (v,), hi):
+            rowid = k[-1]
+            if rowid in seen:
+                continue
+            seen.add(rowid)
+            r = txn.get(tree, rowid)
+            if r is not None:
+                yield rowid, r
+
+
+class _NoConn:
+    """The connection stand-in for plans run without one (never interrupted)."""
+
+    _interrupted = False
+
+
+_NOCONN = _NoConn()
+
+
+def _ordinal(n: int) -> str:
+    if n % 100 in (11, 12, 13):
+        return f"{n}th"
+    return f"{n}" + {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
 def _aggregate_error(name: str) -> OperationalError:
     return OperationalError(f"misuse of aggregate function {name}()")
 
 
+class _Raw:
+    """A ready-made expression source with its affinity and collation (row value parts)."""
+
+    __slots__ = ("src", "affinity", "collation")
+
+    def __init__(self, src: str, affinity: str | None, collation: str | None) -> None:
+        self.src = src
+        self.affinity = affinity
+        self.collation = collation
+
+
 class Compiled:
-    """A compiled plan: the function, its source, result column names, EXPLAIN text."""
+    """A compiled plan: the function, its source, result column names, EXPLAIN text.
 
-    __slots__ = ("fn", "source", "columns", "plan")
+    ``eqp`` holds the EXPLAIN QUERY PLAN rows ``(id, parent, detail)``.
+    """
 
-    def __init__(self, fn: Callable, source: str, columns: list[str], plan: str) -> None:
+    __slots__ = ("fn", "source", "columns", "plan", "eqp")
+
+    def __init__(self, fn: Callable, source: str, columns: list[str], plan: str,
+                 eqp: list | None = None) -> None:
         self.fn = fn
         self.source = source
         self.columns = columns
         self.plan = plan
+        self.eqp = eqp if eqp is not None else [(2, 0, plan)]
 
 
 def source_of(c: Compiled) -> str:
@@ -135,7 +206,8 @@ class _Gen:
             "_V": V, "_truth": V.truth, "_and": V.sql_and, "_or": V.sql_or, "_not": V.sql_not,
             "_real": _real, "_in_list": _in_list, "_rowid_bound": _rowid_bound,
             "_rowid_eq": _rowid_eq, "_limit_value": _limit_value, "_ct": _current_time,
-            "_IntegrityError": IntegrityError,
+            "_IntegrityError": IntegrityError, "_interrupt": _interrupt,
+            "_rowid_in": _rowid_in, "_index_in": _index_in,
         }
         self._ids: dict[int, str] = {}
         self._n = itertools.count()
@@ -156,17 +228,25 @@ class _Gen:
 
     def build(self, src: str, fname: str = "plan") -> Callable:
         filename = f"<mvlite-plan-{next(_plan_no)}>"
-        code = compile(src, filename, "exec")
+        try:
+            code = compile(src, filename, "exec")
+        except (SyntaxError, RecursionError, MemoryError):  # Python's nesting limits
+            raise OperationalError("Expression tree is too large (maximum depth 1000)") from None
         linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
         ns = dict(self.glob)
         exec(code, ns)  # noqa: S102 - our own generated source
         return ns[fname]
 
 
-def _is_aggregate_call(e: A.Expr) -> bool:
-    if not isinstance(e, A.FunctionCall):
+def _is_aggregate_call(e: A.Expr, reg: Any = None) -> bool:
+    if not isinstance(e, A.FunctionCall) or e.over is not None:
         return False
     name = e.name.lower()
+    if reg is not None and reg.functions.get(name):
+        try:  # a user definition may hide a built-in (or make a new aggregate)
+            return reg.aggregate(e.name, 0 if e.star else len(e.args)) is not None
+        except OperationalError:
+            return name in AG.AGGREGATES
     if name not in AG.AGGREGATES:
         return False
     if name in ("min", "max") and len(e.args) != 1:
@@ -178,13 +258,17 @@ class ExprCompiler:
     """Expressions to Python expression source over a row scope."""
 
     def __init__(self, gen: _Gen, table: Table | None, names: tuple[str, ...],
-                 aggs: dict | None = None, aliases: dict | None = None) -> None:
+                 aggs: dict | None = None, aliases: dict | None = None,
+                 registry: Any = None) -> None:
         self.gen = gen
+        #: functions/aggregates/collations (sql.registry): the connection's own first
+        self.registry = registry or BUILTIN
         self.table = table
         self.names = names
         #: aggregate FunctionCall node id -> python source of its finalized value
         self.aggs = aggs
         self.aliases = aliases or {}
+        self._expanding: set[str] = set()
 
     # -- names -----------------------------------------------------------------
 
@@ -214,6 +298,8 @@ class ExprCompiler:
     # -- static properties -------------------------------------------------------
 
     def affinity(self, e: A.Expr) -> str | None:
+        if type(e) is _Raw:
+            return e.affinity
         if isinstance(e, A.ColumnRef):
             c = self.column(e)
             if c is None:
@@ -227,12 +313,15 @@ class ExprCompiler:
 
     def collation(self, e: A.Expr) -> tuple[str | None, bool]:
         """(collation name or None, explicit?) as sqlite3ExprCollSeq finds it."""
+        if type(e) is _Raw:
+            return e.collation, False
         if isinstance(e, A.Collate):
             return e.collation.upper(), True
         if isinstance(e, A.ColumnRef):
             c = self.column(e)
-            if c is not None and c[1] is not None:
-                return c[1].collation, False
+            if c is not None and c[1] is not None and c[0] != -1:
+                # a column always has a collation (BINARY by default): a left column wins
+                return c[1].collation or "BINARY", False
             return None, False
         if isinstance(e, A.Binary) and e.op not in _CMP and e.op not in ("AND", "OR"):
             for side in (e.left, e.right):
@@ -244,6 +333,12 @@ class ExprCompiler:
             if c[1]:
                 return c
         return None, False
+
+    def cobj(self, name: str | None) -> Any:
+        """The run-time collation for ``name`` (None = BINARY), user collations included."""
+        if name is None or name.upper() == "BINARY":
+            return None
+        return self.registry.collation(name)
 
     def pair_collation(self, a: A.Expr, b: A.Expr) -> str | None:
         ca, cb = self.collation(a), self.collation(b)
@@ -263,7 +358,41 @@ class ExprCompiler:
             return src
         return f"_truth({src})"
 
+    def row_items(self, e: Any) -> list | None:
+        """The elements of a row value (a vector), or None for a scalar."""
+        if isinstance(e, A.Vector):
+            return list(e.items)
+        return None
+
+    def _row_compare(self, op: str, a: Any, b: Any) -> str:
+        """Row value comparison (lang_expr "Row Values"): element by element, left to right."""
+        xa, xb = self.row_items(a), self.row_items(b)
+        if xa is None or xb is None or len(xa) != len(xb):
+            raise OperationalError("row value misused")
+        if op in ("=", "=="):
+            out = self.compare("=", xa[-1], xb[-1])
+            for x, y in zip(reversed(xa[:-1]), reversed(xb[:-1])):
+                out = f"_and({self.compare('=', x, y)}, {out})"
+            return out
+        if op in ("!=", "<>"):
+            out = self.compare("<>", xa[-1], xb[-1])
+            for x, y in zip(reversed(xa[:-1]), reversed(xb[:-1])):
+                out = f"_or({self.compare('<>', x, y)}, {out})"
+            return out
+        if op in ("IS", "IS NOT"):
+            out = self.compare("IS", xa[-1], xb[-1])
+            for x, y in zip(reversed(xa[:-1]), reversed(xb[:-1])):
+                out = f"_and({self.compare('IS', x, y)}, {out})"
+            return out if op == "IS" else f"_not({out})"
+        strict = "<" if op in ("<", "<=") else ">"
+        out = self.compare(op, xa[-1], xb[-1])
+        for x, y in zip(reversed(xa[:-1]), reversed(xb[:-1])):
+            out = f"_or({self.compare(strict, x, y)}, _and({self.compare('=', x, y)}, {out}))"
+        return out
+
     def compare(self, op: str, a: A.Expr, b: A.Expr) -> str:
+        if self.row_items(a) is not None or self.row_items(b) is not None:
+            return self._row_compare(op, a, b)
         la, lb = V.comparison_affinity(self.affinity(a), self.affinity(b))
         sa, sb = self.expr(a), self.expr(b)
         ca, cb = V.comparison_converter(la), V.comparison_converter(lb)
@@ -275,7 +404,7 @@ class ExprCompiler:
         fn = self.gen.const(_CMP[op])
         if coll is None or coll == "BINARY":
             return f"{fn}({sa}, {sb})"
-        return f"{fn}({sa}, {sb}, {self.gen.const(coll)})"
+        return f"{fn}({sa}, {sb}, {self.gen.const(self.cobj(coll))})"
 
     def expr(self, e: A.Expr) -> str:
         g = self.gen
@@ -294,8 +423,14 @@ class ExprCompiler:
         if t is A.ColumnRef:
             c = self.column(e)
             if c is None:
-                if self.aggs is None and e.table is None and e.name.lower() in self.aliases:
-                    return self.expr(self.aliases[e.name.lower()])
+                key = e.name.lower()
+                if self.aggs is None and e.table is None and key in self.aliases and \
+                        key not in self._expanding:
+                    self._expanding.add(key)  # "SELECT k + 1 AS k ... WHERE k": no loop
+                    try:
+                        return self.expr(self.aliases[key])
+                    finally:
+                        self._expanding.discard(key)
                 if e.double_quoted and e.table is None:
                     return g.const(e.name)
                 if e.table is None and e.name.lower() in ("true", "false"):
@@ -331,8 +466,7 @@ class ExprCompiler:
                 return f"_not({self.expr(e.operand)})"
             raise NotSupportedError(f"operator {e.op}")
         if t is A.Collate:
-            from sql.collation import get_collation
-            get_collation(e.collation)  # "no such collation sequence" now
+            self.registry.collation(e.collation)  # "no such collation sequence" now
             return self.expr(e.expr)
         if t is A.Cast:
             return f"{g.const(V.cast_function(e.type_name or ''))}({self.expr(e.expr)})"
@@ -345,13 +479,9 @@ class ExprCompiler:
                     f"(1 if {code} is None else 0)"
             return "0" if is_null == bool(e.negated) else "1"
         if t is A.Between:
-            x = g.tmp()
-            inner = A.ColumnRef(name="\x00")  # placeholder resolved below
-            del inner
             lo = self.compare(">=", e.expr, e.low)
             hi = self.compare("<=", e.expr, e.high)
             src = f"_and({lo}, {hi})"
-            del x
             return f"_not({src})" if e.negated else src
         if t is A.Like:
             if e.op not in ("LIKE", "GLOB"):
@@ -361,19 +491,34 @@ class ExprCompiler:
                 if e.op == "GLOB":
                     raise NotSupportedError("GLOB ... ESCAPE")
                 args.append(self.expr(e.escape))
-            fn = F.SCALAR["like" if e.op == "LIKE" else "glob"].fn
+            # a connection's own like()/glob() also drives the operator (lang_expr "LIKE")
+            fn = self.registry.function("like" if e.op == "LIKE" else "glob", len(args)).fn
             src = f"{g.const(fn)}({', '.join(args)})"
             return f"_not({src})" if e.negated else src
         if t is A.InList:
-            if any(isinstance(i, A.Vector) for i in e.items):
-                raise NotSupportedError("row values are not supported yet")
+            if self.row_items(e.expr) is not None or \
+                    any(isinstance(i, A.Vector) for i in e.items):
+                if not e.items:
+                    return "1" if e.negated else "0"
+                lhs = self.row_items(e.expr)
+                if lhs is not None:
+                    for item in e.items:
+                        n = len(item.items) if isinstance(item, A.Vector) else 1
+                        if n != len(lhs):
+                            raise OperationalError(
+                                f"IN(...) element has {n} term{'' if n == 1 else 's'} - "
+                                f"expected {len(lhs)}")
+                src = self.compare("=", e.expr, e.items[-1])
+                for item in reversed(e.items[:-1]):
+                    src = f"_or({self.compare('=', e.expr, item)}, {src})"
+                return f"_not({src})" if e.negated else src
             aff = self.affinity(e.expr)
             la, _ = V.comparison_affinity(aff, None)
             conv = V.comparison_converter(la) if aff is not None else None
             coll = self.collation(e.expr)[0]
             items = ", ".join(self.expr(i) for i in e.items)
             src = (f"_in_list({self.expr(e.expr)}, ({items}{',' if e.items else ''}), "
-                   f"{g.const(conv)}, {g.const(coll)})")
+                   f"{g.const(conv)}, {g.const(self.cobj(coll))})")
             return f"_not({src})" if e.negated else src
         if t is A.Case:
             return self._case(e)
@@ -384,44 +529,52 @@ class ExprCompiler:
         if t in (A.Subquery, A.Exists, A.InSelect, A.InTable):
             raise NotSupportedError("subqueries are not supported yet")
         if t is A.Vector:
-            raise NotSupportedError("row values are not supported yet")
+            raise OperationalError("row value misused")
+        if t is _Raw:
+            return e.src
         raise NotSupportedError(f"{t.__name__} expressions are not supported yet")
 
     def _case(self, e: A.Case) -> str:
         out = self.expr(e.else_) if e.else_ is not None else "None"
         if e.operand is not None:
-            tmp = self.gen.tmp()
-            op_src = self.expr(e.operand)
-            # evaluate the operand once (walrus in the first test)
-            parts = []
-            for n, wt in enumerate(e.whens):
-                cmp = self.compare("=", e.operand, wt.when)
-                parts.append(cmp)
-            del tmp, op_src
-            for wt, cmp in reversed(list(zip(e.whens, parts))):
-                out = f"({self.expr(wt.then)} if {cmp} else {out})"
-            return out
-        for wt in reversed(e.whens):
-            out = f"({self.expr(wt.then)} if {self.cond(wt.when)} else {out})"
-        return out
+            parts = [self.compare("=", e.operand, wt.when) for wt in e.whens]
+            # one flat chain "a if c1 else b if c2 else d": no nesting depth per WHEN
+            chain = " ".join(f"({self.expr(wt.then)}) if {cmp} else"
+                             for wt, cmp in zip(e.whens, parts))
+            return f"({chain} {out})"
+        chain = " ".join(f"({self.expr(wt.then)}) if {self.cond(wt.when)} else"
+                         for wt in e.whens)
+        return f"({chain} {out})"
 
     def _call(self, e: A.FunctionCall) -> str:
         name = e.name.lower()
-        if e.over is not None or e.filter is not None:
-            raise NotSupportedError("window functions and FILTER are not supported yet")
-        if _is_aggregate_call(e) and not (name in F.SCALAR and F.SCALAR[name].accepts(len(e.args))
-                                          and name not in ("min", "max")):
+        if e.filter is not None and not _is_aggregate_call(e, self.registry):
+            raise OperationalError(f"FILTER may not be used with non-aggregate {e.name}()")
+        if e.over is not None:
+            raise NotSupportedError("window functions are not supported yet")
+        if e.filter is not None:
+            raise NotSupportedError("aggregate FILTER clauses are not supported yet")
+        reg = self.registry
+        if _is_aggregate_call(e, reg) and not (name in F.SCALAR and F.SCALAR[name].accepts(len(e.args))
+                                               and name not in ("min", "max")):
             raise _aggregate_error(e.name)
         if e.star:
             raise OperationalError(f"wrong number of arguments to function {e.name}()")
-        d = F.lookup(e.name, len(e.args))
+        d = reg.function(e.name, len(e.args))
         if e.distinct:
-            raise OperationalError(f"DISTINCT aggregates must have exactly one argument")
+            raise OperationalError("DISTINCT aggregates must have exactly one argument")
         g = self.gen
         if d.inline:
             if name in ("likely", "unlikely", "likelihood"):
                 if name == "likelihood":
-                    F.check_likelihood(e.args[1]) if hasattr(F, "check_likelihood") else None
+                    a = e.args[1]
+                    if isinstance(a, A.Unary) and a.op == "-" and isinstance(a.operand, A.Literal):
+                        v = a.operand.value
+                        F.check_likelihood(-v if type(v) in (int, float) else v,
+                                           a.operand.kind == "float")
+                    else:
+                        F.check_likelihood(a.value if isinstance(a, A.Literal) else None,
+                                           isinstance(a, A.Literal) and a.kind == "float")
                 return self.expr(e.args[0])
             if name == "iif":
                 c, a, b = e.args
@@ -443,12 +596,12 @@ class ExprCompiler:
                 if c[0] is not None:
                     coll = c[0]
                     break
-            args.append(f"collation={g.const(coll)}")
+            args.append(f"collation={g.const(self.cobj(coll))}")
         return f"{g.const(d.fn)}({', '.join(args)})"
 
 
-def _contains_aggregate(e: Any) -> bool:
-    if isinstance(e, A.FunctionCall) and _is_aggregate_call(e):
+def _contains_aggregate(e: Any, reg: Any = None) -> bool:
+    if isinstance(e, A.FunctionCall) and _is_aggregate_call(e, reg):
         return True
     if isinstance(e, (A.Subquery, A.Exists, A.InSelect)):
         return False
@@ -456,18 +609,23 @@ def _contains_aggregate(e: Any) -> bool:
         for a in e.__attrs_attrs__:
             v = getattr(e, a.name)
             if isinstance(v, tuple):
-                if any(_contains_aggregate(x) for x in v):
+                if any(_contains_aggregate(x, reg) for x in v):
                     return True
-            elif isinstance(v, A.Node) and _contains_aggregate(v):
+            elif isinstance(v, A.Node) and _contains_aggregate(v, reg):
                 return True
     return False
 
 
-def _collect_aggregates(e: Any, out: list) -> None:
-    if isinstance(e, A.FunctionCall) and _is_aggregate_call(e):
+def _has_subq(e: Any) -> bool:
+    from sql import select as _S
+    return _S._has_subquery(e)
+
+
+def _collect_aggregates(e: Any, out: list, reg: Any = None) -> None:
+    if isinstance(e, A.FunctionCall) and _is_aggregate_call(e, reg):
         for a in e.args:
-            if _contains_aggregate(a):
-                raise OperationalError(f"misuse of aggregate function {e.name}()")
+            if _contains_aggregate(a, reg):
+                raise OperationalError(f"misuse of aggregate function {_first_agg_name(a)}()")
         out.append(e)
         return
     if hasattr(e, "__attrs_attrs__"):
@@ -475,9 +633,9 @@ def _collect_aggregates(e: Any, out: list) -> None:
             v = getattr(e, a.name)
             if isinstance(v, tuple):
                 for x in v:
-                    _collect_aggregates(x, out)
+                    _collect_aggregates(x, out, reg)
             elif isinstance(v, A.Node):
-                _collect_aggregates(v, out)
+                _collect_aggregates(v, out, reg)
 
 
 # -- result column names -------------------------------------------------------
@@ -517,11 +675,18 @@ def _ends_expr(sql: str, pos: int, tok: Any) -> bool:
         return False
 
 
-def column_name(sql: str, rc: A.ResultColumn) -> str:
+def column_name(sql: str, rc: A.ResultColumn, t: Table | None = None) -> str:
+    """SQLite's name for a result column: alias, column name, else the expression text.
+
+    ``rowid`` of a table with an INTEGER PRIMARY KEY is named after that column.
+    """
     if rc.alias is not None:
         return rc.alias
     e = rc.expr
     if isinstance(e, A.ColumnRef):
+        if t is not None and t.rowid_alias is not None and e.name.lower() in ROWID_NAMES \
+                and t.column(e.name) is None:
+            return t.columns[t.rowid_alias].name
         return e.name
     return _expr_text(sql, e.pos)
 
@@ -543,14 +708,97 @@ def _expand_star(cols: tuple, t: Table | None, names: tuple[str, ...]) -> list[A
     return out
 
 
-def _scan_lines(gen: _Gen, ec: ExprCompiler, t: Table, path: Path, ind: str) -> list[str]:
-    """The loop header(s) that bind ``rowid`` and ``r`` for each candidate row."""
+def _covers(ec: ExprCompiler, t: Table, path: Path, nodes: list) -> bool:
+    """True when an index path holds every column the statement reads (no table lookups)."""
+    if path.kind != "index" or path.index.partial:
+        return False
+    have = set(path.index.columns)
+    ok = True
+
+    def walk(x: Any) -> None:
+        nonlocal ok
+        if not ok:
+            return
+        if isinstance(x, A.ColumnRef):
+            c = ec.column(x)
+            if c is not None and c[0] != -1 and c[0] not in have:
+                ok = False
+            return
+        if isinstance(x, (A.Subquery, A.Exists, A.InSelect, A.InTable)):
+            ok = False
+            return
+        if hasattr(x, "__attrs_attrs__"):
+            for a in x.__attrs_attrs__:
+                v = getattr(x, a.name)
+                if isinstance(v, tuple):
+                    for y in v:
+                        if isinstance(y, A.Node):
+                            walk(y)
+                        elif isinstance(y, tuple):
+                            for z in y:
+                                if isinstance(z, A.Node):
+                                    walk(z)
+                elif isinstance(v, A.Node):
+                    walk(v)
+    for n in nodes:
+        if n is not None:
+            walk(n)
+    return ok
+
+
+def _order_from_path(ec: ExprCompiler, t: Table, path: Path, order: list) -> str | None:
+    """'asc'/'desc' when ``path`` already yields rows in ORDER BY order, else None."""
+    if any(o[2] for o in order):  # NULLS LAST/FIRST against the natural order
+        return None
+    first = order[0][0]
+    if len(order) == 1 and isinstance(first, A.ColumnRef) and path.kind != "index":
+        c = ec.column(first)
+        if c is not None and c[0] == -1:
+            return "desc" if order[0][1] else "asc"
+        return None
+    if path.kind != "index":
+        return None
+    ix = path.index
+    rest = list(range(len(path.eq), len(ix.columns)))
+    if len(order) > len(rest):
+        return None
+    for (e, desc, _nl, coll), k in zip(order, rest):
+        if desc or ix.desc[k] or not isinstance(e, A.ColumnRef):
+            return None
+        c = ec.column(e)
+        if c is None or c[0] != ix.columns[k]:
+            return None
+        if (coll or "BINARY").upper() != (ix.collations[k] or "BINARY").upper():
+            return None
+    return "asc"
+
+
+def _scan_lines(gen: _Gen, ec: ExprCompiler, t: Table, path: Path, ind: str,
+                covering: bool = False, reverse: bool = False) -> list[str]:
+    """The loop header(s) that bind ``rowid`` and ``r`` for each candidate row.
+
+    A covering index path builds ``r`` from the index key alone (the other
+    columns are None: the statement never reads them).
+    """
     lines = [f"{ind}T = {gen.const(None) if t is None else 'tree'}"]
     n = len(t.columns)
     pad = ""
     if any(c.default is not None for c in t.columns) or True:
         pad = f"if len(r) < {n}: r = pad(r)"
-    if path.kind == "rowid_eq":
+    if path.kind in ("rowid_in", "index_in"):
+        e = path.eq[0].value
+        vals = "(" + "".join(ec.expr(i) + ", " for i in e.items) + ")"
+        if path.kind == "rowid_in":
+            lines = [f"{ind}for rowid, r in _rowid_in(txn, tree, {vals}, {reverse}):"]
+        else:
+            ix = path.index
+            la, _ = V.comparison_affinity(t.columns[ix.columns[0]].affinity, None)
+            conv = V.comparison_converter(la)
+            key = V.make_sort_key(ec.cobj(ix.collations[0]))
+            gen.glob["itree"] = None
+            lines = [f"{ind}for rowid, r in _index_in(txn, tree, itree, {vals}, "
+                     f"{gen.const(conv)}, {gen.const(key)}, {len(ix.columns) == 1}):"]
+    elif path.kind == "rowid_eq":
         v = ec.expr(path.eq[0].value)
         lines = [f"{ind}_k = _rowid_eq({v})",
                  f"{ind}_r = txn.get(tree, _k) if _k is not None else None",
@@ -558,7 +806,7 @@ def _scan_lines(gen: _Gen, ec: ExprCompiler, t: Table, path: Path, ind: str) -> 
     elif path.kind == "rowid_range":
         lo = f"_rowid_bound({ec.expr(path.lo.value)}, True)" if path.lo else "None"
         hi = f"_rowid_bound({ec.expr(path.hi.value)}, False)" if path.hi else "None"
-        lines = [f"{ind}for rowid, r in txn.rows(tree, {lo}, {hi}):"]
+        lines = [f"{ind}for rowid, r in txn.rows(tree, {lo}, {hi}{', True' if reverse else ''}):"]
     elif path.kind == "index":
         ix = path.index
         keys = []
@@ -571,6 +819,19 @@ def _scan_lines(gen: _Gen, ec: ExprCompiler, t: Table, path: Path, ind: str) -> 
             lo = "(" + "".join(k + ", " for k in keys + [_key_value(gen, ec, t, path.lo)]) + ")"
         if path.hi is not None:
             hi = "(" + "".join(k + ", " for k in keys + [_key_value(gen, ec, t, path.hi)]) + ")"
+        if hi is not None and len(keys) + (path.hi is not None) == len(ix.columns):
+            # a full-key upper bound: add the largest rowid so that keys equal to the
+            # bound are inside it even where prefix bounds are not honoured (the
+            # version index of uncommitted keys)
+            hi = hi[:-1] + f"{_MAX_INT})"
+        if covering:
+            pos = {c: j for j, c in enumerate(ix.columns)}
+            parts = [f"_key[{pos[i]}]" if i in pos else "None" for i in range(len(t.columns))]
+            gen.glob["itree"] = None
+            return [f"{ind}for _key in txn.index_keys(itree, {lo}, {hi}):",
+                    f"{ind}    if conn._interrupted: _interrupt()",
+                    f"{ind}    rowid = _key[-1]",
+                    f"{ind}    r = ({', '.join(parts)},)"]
         lines = [f"{ind}_seen = set()",
                  f"{ind}for _key in txn.index_keys(itree, {lo}, {hi}):",
                  f"{ind}    rowid = _key[-1]",
@@ -581,10 +842,10 @@ def _scan_lines(gen: _Gen, ec: ExprCompiler, t: Table, path: Path, ind: str) -> 
                  f"{ind}    if True:"]
         gen.glob["itree"] = None  # bound at run time (see _bind)
         ind2 = ind + "        "
-        return lines + [f"{ind2}{pad}"]
+        return lines + [f"{ind2}if conn._interrupted: _interrupt()", f"{ind2}{pad}"]
     else:
-        lines = [f"{ind}for rowid, r in txn.rows(tree):"]
-    return lines + [f"{ind}    {pad}"]
+        lines = [f"{ind}for rowid, r in txn.rows(tree{', None, None, True' if reverse else ''}):"]
+    return lines + [f"{ind}    if conn._interrupted: _interrupt()", f"{ind}    {pad}"]
 
 
 def _key_value(gen: _Gen, ec: ExprCompiler, t: Table, term: Any) -> str:
@@ -621,9 +882,15 @@ def const_value(e: A.Expr) -> Any:
 
 
 def compile_select(stmt: A.Select, sql: str, schema: Any) -> Compiled:
-    """Compile a single-table SELECT (or one without FROM) into a ``Compiled``."""
-    if stmt.compound or stmt.with_ is not None:
-        raise NotSupportedError("compound SELECT and WITH are not supported yet")
+    """Compile a SELECT into a ``Compiled``.
+
+    Single-table SELECTs without subqueries take the lean fast path below;
+    everything else (joins, subqueries, compounds, CTEs, views, VALUES) goes
+    to ``sql.select``.
+    """
+    from sql import select as _S
+    if _S.needs_general(stmt, schema):
+        return _S.compile_general(stmt, sql, schema)
     core = stmt.core
     if isinstance(core, A.Values):
         raise NotSupportedError("VALUES as a SELECT is not supported yet")
@@ -649,30 +916,50 @@ def compile_select(stmt: A.Select, sql: str, schema: Any) -> Compiled:
         names = tuple(x.lower() for x in ((tn.alias,) if tn.alias else (tn.name,)))
         if tn.alias:
             names = names + ()
-        path = choose_path(t, core.where, names, tn.indexed_by, tn.not_indexed)
+        path = choose_path(t, core.where, names, tn.indexed_by, tn.not_indexed, allow_in=True)
         if tn.indexed_by is not None and (path.kind != "index" or
                                           path.index.name.lower() != tn.indexed_by.lower()):
             if schema.index(tn.indexed_by) is None:
                 raise OperationalError(f"no such index: {tn.indexed_by}")
             raise OperationalError("no query solution")
     cols = _expand_star(core.columns, t, names)
-    colnames = [column_name(sql, rc) for rc in cols]
+    if len(cols) > 2000:  # SQLITE_MAX_COLUMN
+        raise OperationalError("too many columns in result set")
+    covering = t is not None and _covers(
+        ExprCompiler(gen, t, names), t, path,
+        [rc.expr for rc in cols] + [core.where, core.having] + list(core.group_by) +
+        [o.expr for o in stmt.order_by])
+    colnames = [column_name(sql, rc, t) for rc in cols]
     aliases = {rc.alias.lower(): rc.expr for rc in cols if rc.alias}
-    ec = ExprCompiler(gen, t, names)
+    reg = registry_of(schema)
+    ec = ExprCompiler(gen, t, names, aliases=aliases, registry=reg)
     # aggregates
     agg_calls: list[A.FunctionCall] = []
     for rc in cols:
-        _collect_aggregates(rc.expr, agg_calls)
+        _collect_aggregates(rc.expr, agg_calls, reg)
     if core.having is not None:
-        _collect_aggregates(core.having, agg_calls)
+        _collect_aggregates(core.having, agg_calls, reg)
     for term in stmt.order_by:
-        _collect_aggregates(term.expr, agg_calls)
-    if core.where is not None and _contains_aggregate(core.where):
-        raise OperationalError("misuse of aggregate function " +
+        _collect_aggregates(term.expr, agg_calls, reg)
+    if core.where is not None and _contains_aggregate(core.where, reg):
+        raise OperationalError(("misuse of aggregate: " if agg_calls or core.group_by else
+                                "misuse of aggregate function ") +
                                _first_agg_name(core.where) + "()")
+    resolved = []
     for gexpr in core.group_by:
-        if _contains_aggregate(gexpr):
+        if isinstance(gexpr, A.Literal) and gexpr.kind == "integer":
+            if not 1 <= gexpr.value <= len(cols):
+                raise OperationalError(f"{_ordinal(len(resolved) + 1)} GROUP BY term out of "
+                                       f"range - should be between 1 and {len(cols)}")
+            gexpr = cols[gexpr.value - 1].expr
+        elif isinstance(gexpr, A.ColumnRef) and gexpr.table is None and \
+                gexpr.name.lower() in aliases and ec.column(gexpr) is None:
+            gexpr = aliases[gexpr.name.lower()]
+        if _contains_aggregate(gexpr, reg):
             raise OperationalError("aggregate functions are not allowed in the GROUP BY clause")
+        resolved.append(gexpr)
+    if core.group_by:
+        core = attrs.evolve(core, group_by=tuple(resolved))
     grouped = bool(agg_calls) or bool(core.group_by)
     if core.having is not None and not grouped:
         raise OperationalError("a GROUP BY clause is required before HAVING")
@@ -688,11 +975,12 @@ def compile_select(stmt: A.Select, sql: str, schema: Any) -> Compiled:
             k = e.value
             if not 1 <= k <= len(cols):
                 raise OperationalError(
-                    f"1st ORDER BY term out of range - should be between 1 and {len(cols)}")
+                    f"{_ordinal(len(order) + 1)} ORDER BY term out of range - should be "
+                    f"between 1 and {len(cols)}")
             e = cols[k - 1].expr
             coll_e = e
-        elif isinstance(e, A.ColumnRef) and e.table is None and e.name.lower() in aliases and \
-                ec.column(e) is None:
+        elif isinstance(e, A.ColumnRef) and e.table is None and e.name.lower() in aliases:
+            # an ORDER BY identifier names a result alias before a table column
             e = aliases[e.name.lower()]
             coll_e = e
         desc = (term.direction or "").upper() == "DESC"
@@ -707,6 +995,23 @@ def compile_select(stmt: A.Select, sql: str, schema: Any) -> Compiled:
                  else "    _offset = 0")
         L.append("    if _offset < 0: _offset = 0")
         L.append("    _stop = None if _limit < 0 else _offset + _limit")
+    reverse = False
+    if order and t is not None and not grouped:
+        how = _order_from_path(ec, t, path, order)
+        if how is None and path.kind == "scan" and not tn.not_indexed:
+            # ORDER BY the leading column(s) of an index that covers the statement:
+            # read the index in order instead of scanning and sorting
+            for ix in t.indexes:
+                p2 = Path("index", 60, index=ix)
+                if ix.supported and not ix.partial and \
+                        _order_from_path(ec, t, p2, order) == "asc" and _covers(
+                            ec, t, p2, [rc.expr for rc in cols] + [core.where] +
+                            [o.expr for o in stmt.order_by]):
+                    path, covering, how = p2, True, "asc"
+                    break
+        if how is not None:
+            order = []
+            reverse = how == "desc"
     early = stmt.limit is not None and not order and not core.distinct and not grouped
     if not grouped:
         proj = ", ".join(ec.expr(rc.expr) for rc in cols)
@@ -721,7 +1026,7 @@ def compile_select(stmt: A.Select, sql: str, schema: Any) -> Compiled:
                 ind = "        "
             L.append(f"{ind}{emit}")
         else:
-            L += _scan_lines(gen, ec, t, path, "    ")
+            L += _scan_lines(gen, ec, t, path, "    ", covering, reverse)
             ind = " " * (len(L[-1]) - len(L[-1].lstrip()))
             if core.where is not None:
                 L.append(f"{ind}if not ({ec.cond(core.where)}): continue")
@@ -729,10 +1034,10 @@ def compile_select(stmt: A.Select, sql: str, schema: Any) -> Compiled:
             if early:
                 L.append(f"{ind}if _stop is not None and len(out) >= _stop: break")
     else:
-        _grouped_body(gen, ec, t, path, core, cols, order, agg_calls, L, names)
+        _grouped_body(gen, ec, t, path, core, cols, order, agg_calls, L, names, covering)
     # DISTINCT, ORDER BY, LIMIT
     if core.distinct:
-        keys = [V.make_sort_key(ec.collation(rc.expr)[0]) for rc in cols]
+        keys = [V.make_sort_key(ec.cobj(ec.collation(rc.expr)[0])) for rc in cols]
         gen.glob["_dkeys"] = keys
         sel = "_row[0]" if order else "_row"
         L.append("    _seen = set(); _out = []")
@@ -742,7 +1047,7 @@ def compile_select(stmt: A.Select, sql: str, schema: Any) -> Compiled:
         L.append("            _seen.add(_dk); _out.append(_row)")
         L.append("    out = _out")
     if order:
-        gen.glob["_okeys"] = [V.make_sort_key(o[3], o[2]) for o in order]
+        gen.glob["_okeys"] = [V.make_sort_key(ec.cobj(o[3]), o[2]) for o in order]
         for i in range(len(order) - 1, -1, -1):
             rev = order[i][1]
             L.append(f"    _f = _okeys[{i}]")
@@ -750,13 +1055,21 @@ def compile_select(stmt: A.Select, sql: str, schema: Any) -> Compiled:
         L.append("    out = [_x[0] for _x in out]")
     if stmt.limit is not None:
         L.append("    out = out[_offset:_stop]")
+    if t is not None:
+        L.append("    if conn._interrupted: _interrupt()")
     L.append("    return out")
     src = "\n".join(L) + "\n"
     fn = gen.build(src)
-    tree_name = None
-    plan_text = "SCAN CONSTANT ROW" if t is None else path.describe() + f" {t.name}"
-    del tree_name
-    return Compiled(_bind(fn, t, path, schema), src, colnames, plan_text)
+    label = names[0] if t is not None and tn.alias else (t.name if t is not None else "")
+    plan_text = "SCAN CONSTANT ROW" if t is None else path.detail(label, t, covering)
+    eqp = [(2, 0, plan_text)]
+    if grouped and core.group_by:
+        eqp.append((3, 0, "USE TEMP B-TREE FOR GROUP BY"))
+    if core.distinct:
+        eqp.append((4, 0, "USE TEMP B-TREE FOR DISTINCT"))
+    if order:
+        eqp.append((5, 0, "USE TEMP B-TREE FOR ORDER BY"))
+    return Compiled(_bind(fn, t, path, schema), src, colnames, plan_text, eqp)
 
 
 def _first_agg_name(e: Any) -> str:
@@ -772,10 +1085,12 @@ def _bind(fn: Callable, t: Table | None, path: Path, schema: Any) -> Callable:
             return fn(txn, p, conn)
         return run
     g = fn.__globals__
-    ix = path.index if path.kind == "index" else None
+    ix = path.index if path.kind in ("index", "index_in") else None
     db_trees = schema.trees
 
     def run(txn: Any, p: Any, conn: Any) -> Any:
+        if conn is None:
+            conn = _NOCONN
         g["tree"] = db_trees.table(t)
         if ix is not None:
             g["itree"] = db_trees.index(ix)
@@ -784,26 +1099,24 @@ def _bind(fn: Callable, t: Table | None, path: Path, schema: Any) -> Callable:
 
 
 def _grouped_body(gen: _Gen, ec: ExprCompiler, t: Table | None, path: Path, core: A.SelectCore,
-                  cols: list, order: list, agg_calls: list, L: list, names: tuple) -> None:
+                  cols: list, order: list, agg_calls: list, L: list, names: tuple,
+                  covering: bool = False) -> None:
     makers = []
     agg_map: dict[int, str] = {}
     minmax = []
     for n, call in enumerate(agg_calls):
         name = call.name.lower()
-        d = AG.AGGREGATES[name]
         argc = 0 if call.star else len(call.args)
-        if not (d.min_args <= argc <= d.max_args) if hasattr(d, "min_args") else False:
+        d = ec.registry.aggregate(call.name, argc)
+        if d is None:
             raise OperationalError(f"wrong number of arguments to function {call.name}()")
-        coll = ec.collation(call.args[0])[0] if call.args else None
-        try:
-            makers.append((d, argc, coll, call.distinct))
-        except Exception:
-            raise
+        coll = ec.cobj(ec.collation(call.args[0])[0]) if call.args else None
+        makers.append((d, argc, coll, call.distinct))
         agg_map[id(call)] = f"_A[{n}]"
         if name in ("min", "max"):
             minmax.append(n)
     gen.glob["_makers"] = makers
-    gkeys = [V.make_sort_key(ec.collation(g)[0]) for g in core.group_by]
+    gkeys = [V.make_sort_key(ec.cobj(ec.collation(g)[0])) for g in core.group_by]
     gen.glob["_gkeys"] = gkeys
     step_lines = []
     for n, call in enumerate(agg_calls):
@@ -817,7 +1130,7 @@ def _grouped_body(gen: _Gen, ec: ExprCompiler, t: Table | None, path: Path, core
     L.append("    def _new():")
     L.append("        return [[d.make(a, c, dist) for d, a, c, dist in _makers], None]")
     if t is not None:
-        L += _scan_lines(gen, ec, t, path, "    ")
+        L += _scan_lines(gen, ec, t, path, "    ", covering)
         ind = " " * (len(L[-1]) - len(L[-1].lstrip()))
         if core.where is not None:
             L.append(f"{ind}if not ({ec.cond(core.where)}): continue")
@@ -840,10 +1153,10 @@ def _grouped_body(gen: _Gen, ec: ExprCompiler, t: Table | None, path: Path, core
     L.append(f"{ind}_aggs = _st[0]")
     for s in step_lines:
         L.append(f"{ind}{s}")
-    if save_last:
-        L.append(f"{ind}_st[1] = (rowid, r)")
-    else:
-        L.append(f"{ind}if _st[1] is None: _st[1] = (rowid, r)")
+    # bare columns read the group's first row (or the row that set a lone min/max),
+    # as SQLite 3.40 does
+    del save_last
+    L.append(f"{ind}if _st[1] is None: _st[1] = (rowid, r)")
     if not core.group_by:
         L.append("    if not _groups: _groups[()] = _new()")
     nt = len(t.columns) if t is not None else 0
@@ -851,7 +1164,7 @@ def _grouped_body(gen: _Gen, ec: ExprCompiler, t: Table | None, path: Path, core
     L.append("        _aggs, _last = _groups[_gk]")
     L.append(f"        rowid, r = _last if _last is not None else (None, (None,) * {nt})")
     L.append("        _A = [a.finalize() for a in _aggs]")
-    aec = ExprCompiler(gen, t, names, aggs=agg_map)
+    aec = ExprCompiler(gen, t, names, aggs=agg_map, registry=ec.registry)
     if core.having is not None:
         L.append(f"        if not ({aec.cond(core.having)}): continue")
     proj = ", ".join(aec.expr(rc.expr) for rc in cols)
@@ -877,14 +1190,18 @@ def compile_where_scan(t: Table, names: tuple[str, ...], where: A.Expr | None,
                        not_indexed: bool = False) -> Compiled:
     """A plan returning [(rowid, record, (expr values...))] for every row matching ``where``."""
     _check_table(t)
+    from sql import select as _S
+    if _S._has_subquery(where) or any(_S._has_subquery(e) for e in exprs):
+        return _S.compile_scan_general(t, names, where, exprs, schema, indexed_by, not_indexed)
     gen = _Gen()
-    ec = ExprCompiler(gen, t, names)
-    if where is not None and _contains_aggregate(where):
+    reg = registry_of(schema)
+    ec = ExprCompiler(gen, t, names, registry=reg)
+    if where is not None and _contains_aggregate(where, reg):
         raise OperationalError("misuse of aggregate function " + _first_agg_name(where) + "()")
     for e in exprs:
-        if _contains_aggregate(e):
+        if _contains_aggregate(e, reg):
             raise OperationalError("misuse of aggregate function " + _first_agg_name(e) + "()")
-    path = choose_path(t, where, names, indexed_by, not_indexed)
+    path = choose_path(t, where, names, indexed_by, not_indexed, allow_in=True)
     gen.glob["pad"] = _pad_fn(t, gen)
     L = ["def plan(txn, p, conn):", "    out = []"]
     L += _scan_lines(gen, ec, t, path, "    ")
@@ -893,18 +1210,26 @@ def compile_where_scan(t: Table, names: tuple[str, ...], where: A.Expr | None,
         L.append(f"{ind}if not ({ec.cond(where)}): continue")
     vals = ", ".join(ec.expr(e) for e in exprs)
     L.append(f"{ind}out.append((rowid, r, ({vals}{',' if len(exprs) == 1 else ''})))")
+    L.append("    if conn._interrupted: _interrupt()")
     L.append("    return out")
     src = "\n".join(L) + "\n"
     fn = gen.build(src)
     return Compiled(_bind(fn, t, path, schema), src, [], path.describe() + f" {t.name}")
 
 
-def compile_exprs(exprs: list[A.Expr]) -> Compiled:
-    """A plan evaluating constant expressions (INSERT ... VALUES rows)."""
+def compile_exprs(exprs: list[A.Expr], schema: Any = None) -> Compiled:
+    """A plan evaluating constant expressions (INSERT ... VALUES rows).
+
+    Pass the ``schema`` so that user functions and subqueries resolve.
+    """
+    reg = registry_of(schema)
+    if schema is not None and any(_has_subq(e) for e in exprs):
+        from sql import select as _S
+        return _S.compile_exprs_general(exprs, schema)
     gen = _Gen()
-    ec = ExprCompiler(gen, None, ())
+    ec = ExprCompiler(gen, None, (), registry=reg)
     for e in exprs:
-        if _contains_aggregate(e):
+        if _contains_aggregate(e, reg):
             raise OperationalError("misuse of aggregate function " + _first_agg_name(e) + "()")
     vals = ", ".join(ec.expr(e) for e in exprs)
     src = f"def plan(txn, p, conn):\n    rowid = None; r = ()\n    return ({vals}{',' if len(exprs) == 1 else ''})\n"
@@ -921,10 +1246,14 @@ def compile_row_exprs(t: Table, names: tuple[str, ...], exprs: list[A.Expr],
     keys and UPSERT's SET; pseudo-tables (NEW/OLD/excluded) are rewritten to
     parameters by the caller.
     """
+    reg = registry_of(schema)
+    if any(_has_subq(e) for e in exprs):
+        from sql import select as _S
+        return _S.compile_row_exprs_general(t, names, exprs, schema)
     gen = _Gen()
-    ec = ExprCompiler(gen, t, names)
+    ec = ExprCompiler(gen, t, names, registry=reg)
     for e in exprs:
-        if _contains_aggregate(e):
+        if _contains_aggregate(e, reg):
             raise OperationalError("misuse of aggregate function " + _first_agg_name(e) + "()")
     gen.glob["pad"] = _pad_fn(t, gen)
     vals = ", ".join(ec.expr(e) for e in exprs)
