@@ -489,7 +489,7 @@ def _source_rows(eng: Any, txn: Any, s: Schema, stmt: A.Insert, sql: str, params
                     raise OperationalError(f"table {tname} has {n} columns but "
                                            f"{len(er)} values were supplied")
                 raise OperationalError(f"{len(er)} values for {ntargets} columns")
-        plans = eng._plan(sql, s, lambda: _ValuesPlan([compile_exprs(list(er))
+        plans = eng._plan(sql, s, lambda: _ValuesPlan([compile_exprs(list(er), s)
                                                         for er in exprs_rows]))
         return [c.fn(txn, params, conn) for c in plans.rows]
     if stmt.with_ is not None and src.with_ is None:

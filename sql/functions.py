@@ -742,3 +742,4 @@ def lookup(name: str, argc: int) -> FunctionDef:
     if not d.accepts(argc):
         raise OperationalError(f"wrong number of arguments to function {name}()")
     return d
+from sql import datetime as _datetime  # noqa: E402,F401 - registers the date/time functions

@@ -180,7 +180,7 @@ def fire(eng: Any, txn: Any, s: Any, trigs: list, info: Any, old: list | None,
         F.SCALAR[_RAISE_FN] = _RAISE_DEF
         try:
             if prog.when is not None:
-                c = eng._plan(key + "\x00when", s, lambda: compile_exprs([prog.when]))
+                c = eng._plan(key + "\x00when", s, lambda: compile_exprs([prog.when], s))
                 if V.truth(c.fn(txn, p, conn)[0]) is not True:
                     continue
             for k, st in enumerate(prog.body):
