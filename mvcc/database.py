@@ -37,7 +37,7 @@ from mvcc.version import ABORTED, ACTIVE, COMMITTED, INF, PREPARING
 MODES = ("concurrent", "deferred", "immediate", "exclusive")
 
 _registry: dict[str, "Database"] = {}
-_registry_lock = threading.Lock()
+_registry_lock = threading.RLock()  # re-entered when GC closes a dropped connection
 
 
 def _bump_schema_cookie(w: Any) -> None:

@@ -23,7 +23,6 @@ import ast as _pyast
 import itertools
 import linecache
 import math
-import time
 from typing import Any, Callable
 
 import attrs
@@ -54,13 +53,10 @@ def _real(v: Any) -> Any:
     return float(v) if type(v) is int else v
 
 
-def _current_time(kind: str) -> str:
-    t = time.gmtime()
-    if kind == "CURRENT_DATE":
-        return time.strftime("%Y-%m-%d", t)
-    if kind == "CURRENT_TIME":
-        return time.strftime("%H:%M:%S", t)
-    return time.strftime("%Y-%m-%d %H:%M:%S", t)
+def _statement_time(kind: str) -> str:
+    """CURRENT_DATE/TIME/TIMESTAMP from the statement's clock (shared with 'now')."""
+    from sql.datetime import current_time
+    return current_time(kind)
 
 
 def _in_list(x: Any, items: tuple, conv: Any, coll: Any) -> Any:
@@ -205,7 +201,7 @@ class _Gen:
         self.glob: dict[str, Any] = {
             "_V": V, "_truth": V.truth, "_and": V.sql_and, "_or": V.sql_or, "_not": V.sql_not,
             "_real": _real, "_in_list": _in_list, "_rowid_bound": _rowid_bound,
-            "_rowid_eq": _rowid_eq, "_limit_value": _limit_value, "_ct": _current_time,
+            "_rowid_eq": _rowid_eq, "_limit_value": _limit_value, "_ct": _statement_time,
             "_IntegrityError": IntegrityError, "_interrupt": _interrupt,
             "_rowid_in": _rowid_in, "_index_in": _index_in,
         }

@@ -26,6 +26,7 @@ from sql.compiler import Compiled, compile_select
 from sql import dml as D
 from sql import triggers as TR
 from sql import ddl as _ddl
+from sql.datetime import begin_statement
 from sql.registry import Registry
 from sql.schema import (
     Index, Schema, Table, auto_index, auto_index_specs, index_from_ast, keyinfo_for,
@@ -121,6 +122,7 @@ class Engine:
 
     def execute(self, txn: Any, stmt: A.Statement, sql: str, params: list, conn: Any) -> Result:
         """Run one data or schema statement inside ``txn`` (statement-atomic)."""
+        begin_statement()  # 'now' and CURRENT_* are read once per statement
         t = type(stmt)
         if t is A.Select:
             s = self.schema(txn)
