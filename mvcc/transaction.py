@@ -177,6 +177,18 @@ class Transaction:
         else:
             ok = cur.seek(lo, ">=") if lo is not None else cur.first()
             step = cur.next
+        if not keys and not reverse:
+            # nothing of this range lives in chains: a plain B-tree scan, a leaf at
+            # a time (the common case for tables nobody is writing)
+            if ok:
+                if hi is None:
+                    yield from cur.iter_rows()
+                else:
+                    for item in cur.iter_rows():
+                        if item[0] > hi:
+                            return
+                        yield item
+            return
         chains = tree.chains
         nkeys = len(keys)
         i = 0

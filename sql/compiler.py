@@ -1115,16 +1115,23 @@ def _grouped_body(gen: _Gen, ec: ExprCompiler, t: Table | None, path: Path, core
     gkeys = [V.make_sort_key(ec.cobj(ec.collation(g)[0])) for g in core.group_by]
     gen.glob["_gkeys"] = gkeys
     step_lines = []
+    single = not core.group_by  # one group: made before the loop, step methods bound once
     for n, call in enumerate(agg_calls):
         args = ", ".join(ec.expr(a) for a in call.args)
+        step = f"_f{n}" if single else f"_aggs[{n}].step"
         if len(minmax) == 1 and n == minmax[0]:
-            step_lines.append(f"if _aggs[{n}].step({args}): _st[1] = (rowid, r)")
+            step_lines.append(f"if {step}({args}): _st[1] = (rowid, r)")
         else:
-            step_lines.append(f"_aggs[{n}].step({args})")
+            step_lines.append(f"{step}({args})")
     save_last = not (len(minmax) == 1)
     L.append("    _groups = {}")
     L.append("    def _new():")
     L.append("        return [[d.make(a, c, dist) for d, a, c, dist in _makers], None]")
+    if single:
+        L.append("    _st = _groups[()] = _new()")
+        L.append("    _aggs = _st[0]")
+        for n in range(len(agg_calls)):
+            L.append(f"    _f{n} = _aggs[{n}].step")
     if t is not None:
         L += _scan_lines(gen, ec, t, path, "    ", covering)
         ind = " " * (len(L[-1]) - len(L[-1].lstrip()))
@@ -1142,11 +1149,9 @@ def _grouped_body(gen: _Gen, ec: ExprCompiler, t: Table | None, path: Path, core
     if core.group_by:
         gk = ", ".join(f"_gkeys[{i}]({ec.expr(g)})" for i, g in enumerate(core.group_by))
         L.append(f"{ind}_gk = ({gk},)")
-    else:
-        L.append(f"{ind}_gk = ()")
-    L.append(f"{ind}_st = _groups.get(_gk)")
-    L.append(f"{ind}if _st is None: _st = _groups[_gk] = _new()")
-    L.append(f"{ind}_aggs = _st[0]")
+        L.append(f"{ind}_st = _groups.get(_gk)")
+        L.append(f"{ind}if _st is None: _st = _groups[_gk] = _new()")
+        L.append(f"{ind}_aggs = _st[0]")
     for s in step_lines:
         L.append(f"{ind}{s}")
     # bare columns read the group's first row (or the row that set a lone min/max),

@@ -90,10 +90,10 @@ def _raw_name(schema_sql: str | None, fallback: str) -> str:
 def create_view(engine: Any, txn: Any, stmt: A.CreateView, sql: str, params: list,
                 conn: Any) -> int:
     """CREATE VIEW: one ('view', name, name, 0, sql) row; the SELECT is not checked."""
-    if stmt.temp:
-        raise NotSupportedError("TEMP views are not supported yet")
-    _check_main(stmt.schema)
     name = stmt.name
+    if stmt.temp or (stmt.schema is not None and stmt.schema.lower() == "temp"):
+        return _create_temp_view(engine, stmt)
+    _check_main(stmt.schema)
     if name.lower().startswith("sqlite_"):
         raise OperationalError(f"object name reserved for internal use: {name}")
     rows = _rows(engine, txn)
@@ -109,11 +109,37 @@ def create_view(engine: Any, txn: Any, stmt: A.CreateView, sql: str, params: lis
     return 0
 
 
+def _create_temp_view(engine: Any, stmt: A.CreateView) -> int:
+    """CREATE TEMP VIEW: private to this connection, never written to the file.
+
+    SQLite keeps TEMP objects in a separate per-connection database ("temp");
+    we keep TEMP views in ``engine.temp_views`` and the engine adds them to
+    every Schema it builds, ahead of the file's views (temp is searched first).
+    They live until DROP VIEW or the connection closes; creating or dropping
+    one is not undone by ROLLBACK (docs/compatibility.md).
+    """
+    name = stmt.name
+    if name.lower().startswith("sqlite_"):
+        raise OperationalError(f"object name reserved for internal use: {name}")
+    if name.lower() in engine.temp_views:
+        if stmt.if_not_exists:
+            return 0
+        raise OperationalError(f"view {_raw_name(stmt.schema_sql, name)} already exists")
+    engine.temp_views[name.lower()] = stmt
+    engine.invalidate()
+    return 0
+
+
 def drop(engine: Any, txn: Any, stmt: A.Drop, sql: str, params: list, conn: Any) -> int:
     """DROP VIEW/TRIGGER here; DROP TABLE/INDEX go to ``Engine._drop`` (plus a table's
     triggers, its ``sqlite_sequence`` and ``sqlite_stat1`` rows, as SQLite drops them)."""
     kind = stmt.kind.upper()
     name = stmt.name
+    if kind == "VIEW" and name.lower() in engine.temp_views and \
+            (stmt.schema is None or stmt.schema.lower() == "temp"):
+        del engine.temp_views[name.lower()]  # the temp schema is searched first
+        engine.invalidate()
+        return 0
     _check_main(stmt.schema)
     rows = _rows(engine, txn)
     stree = engine.db.table(SCHEMA_ROOT)

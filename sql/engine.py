@@ -76,6 +76,8 @@ class Engine:
         self.trees = _Trees(db)
         self._schema: Schema | None = None
         self._plans: dict[tuple[str, int], Compiled] = {}
+        #: CREATE TEMP VIEW: lower name -> statement, private to this connection
+        self.temp_views: dict[str, A.CreateView] = {}
         #: the connection's functions/aggregates/collations (sql.registry)
         self.registry = Registry()
         #: change capture (sql.cdc) when a capture mode is on, else None
@@ -100,6 +102,9 @@ class Engine:
         s.gen = next(_gen)  # type: ignore[attr-defined]
         s.trees = self.trees  # type: ignore[attr-defined]
         s.registry = self.registry  # type: ignore[attr-defined]
+        for key, view in self.temp_views.items():  # TEMP views shadow the file's objects
+            s.views[key] = view
+            s.others[key] = "view"
         if s.sequence_root and s.sequence_root > 0:
             self.db.sequence_root = s.sequence_root
         if not txn.changes_schema and txn.schema_version == self.db.schema_version:
