@@ -136,8 +136,7 @@ def test_views_made_by_sqlite3_dropped_by_mvlite(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name,wait", [
     ("slt_lang_dropview.test", set()),
-    # lines 47/51/114/118: CREATE/DROP of TEMP views (no temp schema yet)
-    ("slt_lang_createview.test", {47, 51, 114, 118}),
+    ("slt_lang_createview.test", set()),
 ])
 def test_view_corpus_files(name: str, wait: set[int]) -> None:
     res = slt.run_file(EVIDENCE / name, engine="mvlite")
