@@ -303,6 +303,7 @@ class Connection:
             raise OperationalError("unable to open database file", code=SQLITE_CANTOPEN)
         elif os.path.isdir(path):
             raise OperationalError("unable to open database file", code=SQLITE_CANTOPEN)
+        pager_options.setdefault("cache_size", DEFAULT_CACHE_SIZE)
         self._db = Database.open(path, vfs=vfs, **pager_options)
         self._path = os.path.realpath(path) if not self._memory else ""
         self._engine = Engine(self._db)
@@ -670,7 +671,7 @@ class Connection:
             cached = _PARSED.get(sql)
             if cached is None:
                 stmt, tail = parse_first(sql)
-                more = stmt is not None and parse_first(sql, tail)[0] is not None
+                more = stmt is not None and _more_sql(sql, tail)
                 if len(_PARSED) >= _PARSED_MAX:
                     _PARSED.clear()
                 _PARSED[sql] = cached = (stmt, tail, more)
@@ -881,6 +882,13 @@ class Connection:
 
 builtins_callable = callable
 
+#: PRAGMA cache_size for a new database (KiB when negative). SQLite's default is
+#: -2000 (2 MiB); our cache misses cost far more than SQLite's (a page is decoded
+#: in Python), so a 100k-row table that does not fit made point selects ~4x slower
+#: (bench/sql_bench.py, docs/performance.md). 16 MiB per open file, shared by all
+#: of its connections in the process.
+DEFAULT_CACHE_SIZE = -16384
+
 #: SQL text -> (statement, end of its text, another statement follows): the AST is
 #: immutable and parsing is a pure function of the text, so every connection shares
 #: it (sqlite3's statement cache plays the same part)
@@ -891,6 +899,32 @@ _PREPARE_ERRORS = ("no such ", "near ", "wrong number of arguments", "ambiguous 
                    "misuse of ", "unknown database", "incomplete input", "table ",
                    "too many ", "unrecognized token", "default value of column",
                    "no tables specified", "cannot ", "sub-select returns")
+
+
+def _more_sql(sql: str, pos: int) -> bool:
+    """True when anything but whitespace and comments follows ``pos``.
+
+    stdlib sqlite3's rule for "You can only execute one statement at a time."
+    (its ``lstrip_sql``): a second ``;``, a syntax error or any other text in
+    the tail counts; an unterminated comment ends the text.
+    """
+    n = len(sql)
+    while pos < n:
+        ch = sql[pos]
+        if ch in " \t\f\n\r":
+            pos += 1
+        elif sql.startswith("--", pos):
+            pos = sql.find("\n", pos + 2)
+            if pos < 0:
+                return False
+        elif sql.startswith("/*", pos):
+            pos = sql.find("*/", pos + 2)
+            if pos < 0:
+                return False
+            pos += 2
+        else:
+            return True
+    return False
 
 
 def _is_prepare_error(exc: Exception) -> bool:

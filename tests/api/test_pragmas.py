@@ -60,7 +60,10 @@ QUERIES = [
 
 
 def run_all(m, path):
-    c = m.connect(path, isolation_level=None)
+    # mvlite's default cache is bigger than SQLite's (a deliberate difference, tested
+    # below); start both from SQLite's default so every read compares
+    c = m.connect(path, isolation_level=None) if m is sqlite3 else \
+        m.connect(path, isolation_level=None, cache_size=-2000)
     if m is sqlite3:
         c.execute("PRAGMA journal_mode=wal")
     c.executescript(SCHEMA)
@@ -310,4 +313,10 @@ def test_pragma_table_helper_for_table_valued_functions():
         assert r.rows == cur.fetchall()
     assert pragma_table(c, "pragma_user_version", []) is None
     assert pragma_table(c, "json_each", ["[]"]) is None
+    c.close()
+
+
+def test_default_cache_size_is_16_mib(tmp_path):
+    c = mvlite.connect(str(tmp_path / "c.db"))
+    assert c.execute("PRAGMA cache_size").fetchone() == (-16384,)
     c.close()
