@@ -357,7 +357,8 @@ def test_os_open_eacces_maps_to_cantopen(tmp_path, monkeypatch):
 @pytest.mark.parametrize("func, call, code", [
     ("pread", lambda f: f.read(0, 4), SQLITE_IOERR_READ),
     ("pwrite", lambda f: f.write(0, b"abcd"), SQLITE_IOERR_WRITE),
-    ("fsync", lambda f: f.sync(), SQLITE_IOERR_FSYNC),
+    ("fdatasync" if hasattr(os, "fdatasync") else "fsync", lambda f: f.sync(),
+     SQLITE_IOERR_FSYNC),
     ("ftruncate", lambda f: f.truncate(0), SQLITE_IOERR_TRUNCATE),
 ])
 def test_os_errno_mapping(tmp_path, monkeypatch, func, call, code):
