@@ -632,7 +632,7 @@ class Database:
 
     def _finish(self, txn: Transaction, state: int) -> None:
         txn.state = state
-        txn.done.set()
+        txn.mark_done()
         self._release_slot(txn)
         self._forget(txn)
 

@@ -29,6 +29,9 @@ from mvcc.version import (
 # undo-log actions
 _APPEND, _END, _PAYLOAD, _CHAIN = range(4)
 
+#: guards the lazy creation of Transaction.done against its final mark_done()
+_DONE_LOCK = threading.Lock()
+
 _MISSING = object()
 MAX_ROWID = (1 << 63) - 1
 
@@ -77,7 +80,9 @@ class Transaction:
         #: holds (or will take at first write) the single-writer slot
         self.exclusive = exclusive
         self.holds_writer_slot = False
-        self.done = threading.Event()
+        #: set when the transaction ends; made on first use (``done``): most
+        #: transactions are never waited for, and an Event is costly to build
+        self._done: threading.Event | None = None
         self._entered = threading.RLock()
         #: (tree, key, chain, action, version, extra) in execution order
         self.undo: list[tuple] = []
@@ -103,6 +108,30 @@ class Transaction:
         #: rows whose rowid the commit leader assigns (``insert_deferred``), in order:
         #: (tree, payload tuple or zero-argument callable, AUTOINCREMENT name or None)
         self.deferred: list[tuple[VersionedTree, Any, str | None]] = []
+
+    @property
+    def done(self) -> threading.Event:
+        """An Event set once the transaction is committed or aborted."""
+        ev = self._done
+        if ev is None:
+            with _DONE_LOCK:
+                ev = self._done
+                if ev is None:
+                    ev = threading.Event()
+                    if self.state in (COMMITTED, ABORTED):
+                        ev.set()
+                    self._done = ev
+        return ev
+
+    def mark_done(self) -> None:
+        """Wake waiters; the caller has already set the final ``state``."""
+        if self._done is None:
+            with _DONE_LOCK:  # a waiter making the Event now sees the final state
+                ev = self._done
+        else:
+            ev = self._done
+        if ev is not None:
+            ev.set()
 
     def __repr__(self) -> str:
         return f"<Transaction {self.id} b={self.begin_ts} c={self.commit_ts} {STATE_NAMES[self.state]}>"
