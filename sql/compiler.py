@@ -301,8 +301,8 @@ class ExprCompiler:
             if c is None:
                 return None
             return V.INTEGER if c[0] == -1 else c[1].affinity
-        if isinstance(e, A.Cast):
-            return V.affinity_of(e.type_name)
+        if isinstance(e, A.Cast):  # CAST(x AS) is NUMERIC (sqlite3AffinityType(""))
+            return V.affinity_of(e.type_name or "NUMERIC")
         if isinstance(e, A.Collate):
             return self.affinity(e.expr)
         return None
@@ -465,7 +465,7 @@ class ExprCompiler:
             self.registry.collation(e.collation)  # "no such collation sequence" now
             return self.expr(e.expr)
         if t is A.Cast:
-            return f"{g.const(V.cast_function(e.type_name or ''))}({self.expr(e.expr)})"
+            return f"{g.const(V.cast_function(e.type_name or 'NUMERIC'))}({self.expr(e.expr)})"
         if t is A.IsNull:
             code = self.expr(e.expr)
             try:  # a constant operand: fold it ("5 is None" is a SyntaxWarning)
@@ -544,18 +544,17 @@ class ExprCompiler:
 
     def _call(self, e: A.FunctionCall) -> str:
         name = e.name.lower()
-        if e.filter is not None and not _is_aggregate_call(e, self.registry):
-            raise OperationalError(f"FILTER may not be used with non-aggregate {e.name}()")
         if e.over is not None:
             raise NotSupportedError("window functions are not supported yet")
-        if e.filter is not None:
-            raise NotSupportedError("aggregate FILTER clauses are not supported yet")
+        if e.filter is not None and not _is_aggregate_call(e, self.registry):
+            # an unknown function or a wrong argument count is reported first
+            self.registry.function(e.name, 0 if e.star else len(e.args))
+            raise OperationalError(f"FILTER may not be used with non-aggregate {e.name}()")
         reg = self.registry
         if _is_aggregate_call(e, reg) and not (name in F.SCALAR and F.SCALAR[name].accepts(len(e.args))
                                                and name not in ("min", "max")):
             raise _aggregate_error(e.name)
-        if e.star:
-            raise OperationalError(f"wrong number of arguments to function {e.name}()")
+        # f(*) on a scalar function is f() (SQLite parses both to an empty argument list)
         d = reg.function(e.name, len(e.args))
         if e.distinct:
             raise OperationalError("DISTINCT aggregates must have exactly one argument")
@@ -619,7 +618,7 @@ def _has_subq(e: Any) -> bool:
 
 def _collect_aggregates(e: Any, out: list, reg: Any = None) -> None:
     if isinstance(e, A.FunctionCall) and _is_aggregate_call(e, reg):
-        for a in e.args:
+        for a in e.args + ((e.filter,) if e.filter is not None else ()):
             if _contains_aggregate(a, reg):
                 raise OperationalError(f"misuse of aggregate function {_first_agg_name(a)}()")
         out.append(e)
@@ -903,11 +902,11 @@ def compile_select(stmt: A.Select, sql: str, schema: Any) -> Compiled:
         tn = fr.first
         if tn.args is not None:
             raise NotSupportedError("table-valued functions are not supported yet")
-        if tn.schema is not None and tn.schema.lower() != "main":
-            raise OperationalError(f"unknown database {tn.schema}")
-        t = schema.table(tn.name)
+        # only "main" exists (no TEMP, no ATTACH): sqlite3 names the schema in the error
+        qual = f"{tn.schema}.{tn.name}" if tn.schema is not None else tn.name
+        t = schema.table(tn.name) if tn.schema is None or tn.schema.lower() == "main" else None
         if t is None:
-            raise OperationalError(f"no such table: {tn.name}")
+            raise OperationalError(f"no such table: {qual}")
         _check_table(t)
         names = tuple(x.lower() for x in ((tn.alias,) if tn.alias else (tn.name,)))
         if tn.alias:
@@ -986,8 +985,9 @@ def compile_select(stmt: A.Select, sql: str, schema: Any) -> Compiled:
     ncols = len(cols)
     # LIMIT / OFFSET
     if stmt.limit is not None:
-        L.append(f"    _limit = _limit_value({ec.expr(stmt.limit)})")
-        L.append(f"    _offset = _limit_value({ec.expr(stmt.offset)})" if stmt.offset is not None
+        lec = ExprCompiler(gen, None, (), registry=reg)  # LIMIT sees no columns, no aliases
+        L.append(f"    _limit = _limit_value({lec.expr(stmt.limit)})")
+        L.append(f"    _offset = _limit_value({lec.expr(stmt.offset)})" if stmt.offset is not None
                  else "    _offset = 0")
         L.append("    if _offset < 0: _offset = 0")
         L.append("    _stop = None if _limit < 0 else _offset + _limit")
@@ -1119,8 +1119,12 @@ def _grouped_body(gen: _Gen, ec: ExprCompiler, t: Table | None, path: Path, core
     for n, call in enumerate(agg_calls):
         args = ", ".join(ec.expr(a) for a in call.args)
         step = f"_f{n}" if single else f"_aggs[{n}].step"
+        # FILTER (WHERE c): the step runs only for rows where c is SQL-true
+        cond = f"({ec.cond(call.filter)}) and " if call.filter is not None else ""
         if len(minmax) == 1 and n == minmax[0]:
-            step_lines.append(f"if {step}({args}): _st[1] = (rowid, r)")
+            step_lines.append(f"if {cond}{step}({args}): _st[1] = (rowid, r)")
+        elif cond:
+            step_lines.append(f"if {cond[:-5]}: {step}({args})")
         else:
             step_lines.append(f"{step}({args})")
     save_last = not (len(minmax) == 1)

@@ -29,7 +29,7 @@ from sql.collation import get_collation
 from sql.parser import parse_one
 from sql.values import INTEGER, affinity_of
 from storage.btree import KeyInfo
-from storage.errors import CorruptError
+from storage.errors import CorruptError, OperationalError
 
 __all__ = ["Column", "Table", "Index", "Schema", "ROWID_NAMES", "keyinfo_for"]
 
@@ -156,6 +156,8 @@ def table_from_ast(stmt: A.CreateTable, root: int, text: str | None = None) -> T
         col = Column(cd.name, i, cd.type_name)
         for c in cd.constraints:
             if isinstance(c, A.PrimaryKeyConstraint):
+                if t.pk_columns:
+                    raise OperationalError(f'table "{stmt.name}" has more than one primary key')
                 col.pk = True
                 t.pk_columns = [i]
                 pk_desc = c.direction
@@ -183,6 +185,8 @@ def table_from_ast(stmt: A.CreateTable, root: int, text: str | None = None) -> T
         t.by_name.setdefault(cd.name.lower(), col)
     for c in stmt.constraints:
         if isinstance(c, A.TablePrimaryKey):
+            if t.pk_columns:
+                raise OperationalError(f'table "{stmt.name}" has more than one primary key')
             cols = [_term_column(t, term) for term in c.columns]
             t.pk_columns = [x for x in cols if x is not None]
             t.autoincrement = t.autoincrement or c.autoincrement

@@ -759,7 +759,8 @@ def _strip(e: Any) -> Any:
 def _limit_lines(ctx: _Ctx, fn: _Fn, stmt: A.Select, scope: _Scope | None) -> None:
     if stmt.limit is None:
         return
-    ec = _SEC(ctx, scope or _Scope(None, None, fn), {})
+    del scope  # LIMIT sees no columns, not even an outer query's
+    ec = _SEC(ctx, _Scope(None, None, fn), {})
     fn.body.append(f"_limit = _limit_value({ec.expr(stmt.limit)})")
     fn.body.append(f"_offset = _limit_value({ec.expr(stmt.offset)})" if stmt.offset is not None
                    else "_offset = 0")
@@ -857,10 +858,10 @@ def _make_source(ctx: _Ctx, scope: _Scope, src: Any, ctes: dict) -> _Source:
             s.label = src.name
             return s
         return _cte_source(ctx, scope, cte, recursive, outer, alias, k)
-    if src.schema is not None and src.schema.lower() not in ("main", "temp"):
-        raise OperationalError(f"unknown database {src.schema}")
-    t = ctx.schema.table(src.name)
-    if t is None:
+    # only "main" exists (no TEMP, no ATTACH): sqlite3 names the schema in the error
+    other = src.schema is not None and src.schema.lower() != "main"
+    t = None if other else ctx.schema.table(src.name)
+    if t is None and not other:
         view = ctx.schema.views.get(lname)
         if view is not None:
             if lname in ctx.views:
@@ -873,7 +874,9 @@ def _make_source(ctx: _Ctx, scope: _Scope, src: Any, ctes: dict) -> _Source:
             finally:
                 ctx.views.pop()
             return s
-        raise OperationalError(f"no such table: {src.name}")
+    if t is None:
+        qual = f"{src.schema}.{src.name}" if src.schema is not None else src.name
+        raise OperationalError(f"no such table: {qual}")
     _check_table(t)
     cols = [_Col(c.name, c.affinity, c.collation) for c in t.columns]
     s = _Source(k, alias, "table", cols, t)
@@ -1162,7 +1165,8 @@ def _outer_aggs_in(ctx: _Ctx, sel: A.Select, names: set, out: list) -> None:
 
     def walk(x: Any) -> None:
         if isinstance(x, A.FunctionCall) and _is_agg(ctx, x) and x.args and \
-                all(refs_only_own(a) for a in x.args):
+                all(refs_only_own(a) for a in x.args) and \
+                (x.filter is None or refs_only_own(x.filter)):
             out.append(x)
             ctx.outer_found.add(id(x))
             return
@@ -1189,7 +1193,7 @@ def _collect_aggs(ctx: _Ctx, e: Any, out: list, names: set | None = None) -> Non
     if id(e) in ctx.outer_aggs:
         return
     if _is_agg(ctx, e):
-        for a in e.args:
+        for a in e.args + ((e.filter,) if e.filter is not None else ()):
             inner: list = []
             _collect_aggs(ctx, a, inner)
             if inner:
@@ -1622,8 +1626,9 @@ def _core_into(ctx: _Ctx, fn: _Fn, core: Any, stmt: A.Select | None, parent: _Sc
     limit = stmt.limit if stmt is not None else None
     early = limit is not None and not order and not core.distinct and not grouped
     if limit is not None:
-        B.append(f"_limit = _limit_value({ec.expr(limit)})")
-        B.append(f"_offset = _limit_value({ec.expr(stmt.offset)})" if stmt.offset is not None
+        lec = _SEC(ctx, _Scope(None, None, fn), ctes)  # LIMIT sees no columns
+        B.append(f"_limit = _limit_value({lec.expr(limit)})")
+        B.append(f"_offset = _limit_value({lec.expr(stmt.offset)})" if stmt.offset is not None
                  else "_offset = 0")
         B.append("if _offset < 0: _offset = 0")
         B.append("_stop = None if _limit < 0 else _offset + _limit")
@@ -1716,8 +1721,12 @@ def _grouped(ctx: _Ctx, ec: _SEC, scope: _Scope, plan: list, cols: list, order: 
     single = len(minmax) == 1
     for n, call in enumerate(agg_calls):
         args = ", ".join(ec.expr(a) for a in call.args)
+        # FILTER (WHERE c): the step runs only for rows where c is SQL-true
+        cond = f"({ec.cond(call.filter)}) and " if call.filter is not None else ""
         if single and n == minmax[0]:
-            B.append(f"{ind}if _aggs[{n}].step({args}): _st[1] = {state}")
+            B.append(f"{ind}if {cond}_aggs[{n}].step({args}): _st[1] = {state}")
+        elif cond:
+            B.append(f"{ind}if {cond[:-5]}: _aggs[{n}].step({args})")
         else:
             B.append(f"{ind}_aggs[{n}].step({args})")
     # bare columns read the group's first row (or the row that set a lone min/max)
@@ -1776,7 +1785,8 @@ def needs_general(stmt: A.Select, schema: Any) -> bool:
         if tn.args is None and schema.table(tn.name) is None and \
                 tn.name.lower() in getattr(schema, "views", {}):
             return True
-    return _has_subquery(core) or any(_has_subquery(t) for t in stmt.order_by)
+    return _has_subquery(core) or any(_has_subquery(t) for t in stmt.order_by) or \
+        _has_subquery(stmt.limit) or _has_subquery(stmt.offset)
 
 
 def _bind(ctx: _Ctx, fn: Callable) -> Callable:
