@@ -924,6 +924,24 @@ def compile_select(stmt: A.Select, sql: str, schema: Any) -> Compiled:
         ExprCompiler(gen, t, names), t, path,
         [rc.expr for rc in cols] + [core.where, core.having] + list(core.group_by) +
         [o.expr for o in stmt.order_by])
+    if t is not None and path.kind == "scan" and not tn.not_indexed and \
+            tn.indexed_by is None and t.indexes:
+        # a full scan that an index covers reads the (smaller) index instead, the
+        # narrowest one, as SQLite does (so rows also come in that index's order)
+        need = [rc.expr for rc in cols] + [core.where, core.having] + \
+            list(core.group_by) + [o.expr for o in stmt.order_by]
+        best = None
+        width = len(t.columns) - (t.rowid_alias is not None)
+        for ix in t.indexes:
+            # only an index narrower than the table is cheaper to scan (SQLite
+            # compares estimated row sizes; a column count is our estimate)
+            if ix.supported and not ix.partial and len(ix.columns) < width and \
+                    (best is None or len(ix.columns) < len(best.columns)):
+                p2 = Path("index", 60, index=ix)
+                if _covers(ExprCompiler(gen, t, names), t, p2, need):
+                    best = ix
+        if best is not None:
+            path, covering = Path("index", 60, index=best), True
     colnames = [column_name(sql, rc, t) for rc in cols]
     aliases = {rc.alias.lower(): rc.expr for rc in cols if rc.alias}
     reg = registry_of(schema)
@@ -1008,6 +1026,23 @@ def compile_select(stmt: A.Select, sql: str, schema: Any) -> Compiled:
         if how is not None:
             order = []
             reverse = how == "desc"
+    group_by_index = False
+    gterms = [(g, False, False, ec.collation(g)[0]) for g in core.group_by]
+    if grouped and core.group_by and t is not None and path.kind == "index" and \
+            _order_from_path(ec, t, path, gterms) == "asc":
+        group_by_index = True  # the chosen index already yields the groups in order
+    elif grouped and core.group_by and t is not None and path.kind == "scan" and \
+            not tn.not_indexed:
+        # GROUP BY the leading column(s) of a covering index: read the index in
+        # order, so the groups arrive sorted (no temp B-tree, as SQLite plans it)
+        for ix in t.indexes:
+            p2 = Path("index", 60, index=ix)
+            if ix.supported and not ix.partial and \
+                    _order_from_path(ec, t, p2, gterms) == "asc" and _covers(
+                        ec, t, p2, [rc.expr for rc in cols] + [core.where, core.having] +
+                        list(core.group_by) + [o.expr for o in stmt.order_by]):
+                path, covering, group_by_index = p2, True, True
+                break
     early = stmt.limit is not None and not order and not core.distinct and not grouped
     if not grouped:
         proj = ", ".join(ec.expr(rc.expr) for rc in cols)
@@ -1059,7 +1094,7 @@ def compile_select(stmt: A.Select, sql: str, schema: Any) -> Compiled:
     label = names[0] if t is not None and tn.alias else (t.name if t is not None else "")
     plan_text = "SCAN CONSTANT ROW" if t is None else path.detail(label, t, covering)
     eqp = [(2, 0, plan_text)]
-    if grouped and core.group_by:
+    if grouped and core.group_by and not group_by_index:
         eqp.append((3, 0, "USE TEMP B-TREE FOR GROUP BY"))
     if core.distinct:
         eqp.append((4, 0, "USE TEMP B-TREE FOR DISTINCT"))

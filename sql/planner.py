@@ -68,7 +68,8 @@ class Path:
             return f"SEARCH {label} USING INDEX {self.index.name} " \
                    f"({t.columns[self.index.columns[0]].name}=?)"
         if self.kind == "rowid_range":
-            conds = [f"rowid{x.op}?" for x in (self.lo, self.hi) if x is not None]
+            # SQLite prints a lower bound as ">" and an upper as "<", inclusive or not
+            conds = [f"rowid{op}?" for x, op in ((self.lo, ">"), (self.hi, "<")) if x is not None]
             return f"SEARCH {label} USING INTEGER PRIMARY KEY ({' AND '.join(conds)})"
         ix = self.index
         kind = "COVERING INDEX" if covering else "INDEX"
@@ -77,7 +78,7 @@ class Path:
         conds = [f"{t.columns[x.column].name}=?" for x in self.eq]
         if self.lo is not None or self.hi is not None:
             cn = t.columns[ix.columns[len(self.eq)]].name
-            conds += [f"{cn}{x.op}?" for x in (self.lo, self.hi) if x is not None]
+            conds += [f"{cn}{op}?" for x, op in ((self.lo, ">"), (self.hi, "<")) if x is not None]
         return f"SEARCH {label} USING {kind} {ix.name} ({' AND '.join(conds)})"
 
 
