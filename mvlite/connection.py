@@ -30,6 +30,7 @@ from sql.collation import Collation
 from sql.engine import Engine, Result
 from sql.parser import iter_parse, parse_first
 from sql.pragma import run_pragma
+import sql.cdc  # noqa: F401,E402 - registers the capture PRAGMA and the CDC functions
 from sql.tokenizer import VARIABLE, scan
 from storage.errors import (
     SQLITE_CANTOPEN, SQLITE_INTERRUPT, SQLITE_READONLY, NotSupportedError, OperationalError,
