@@ -835,7 +835,7 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as e:
             sys.stderr.write(f"Error: the MCP server is not available: {e}\n")
             return 1
-        return mcp_server.main(args.file) or 0
+        return mcp_server.main(args.file, readonly=args.readonly) or 0
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.reconfigure(errors="replace")  # type: ignore[attr-defined]

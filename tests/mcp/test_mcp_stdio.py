@@ -298,3 +298,23 @@ def test_without_the_sdk_a_one_line_hint(tmp_path, form, fake_sdk, hint):
     lines = (out.stdout + out.stderr).strip().splitlines()
     assert len(lines) == 1 and hint in lines[0] and 'mvlite[mcp]"' in lines[0]
     assert not db.exists()
+
+
+def test_shell_readonly_flag_reaches_the_server(tmp_path):
+    """``mvlite FILE --mcp --readonly``: only the reading tools, and the file is untouched."""
+    db = tmp_path / "ro.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE t(a)")
+    con.execute("INSERT INTO t VALUES (1)")
+    con.commit()
+    con.close()
+    before = db.read_bytes()
+    client = Client([MVLITE, str(db), "--mcp", "--readonly"], tmp_path / "err.log")
+    try:
+        names = {t.name for t in client.tools()}
+        assert names == {"open_database", "current_database", "list_tables", "describe_table",
+                         "execute_query"}
+        assert client.ok("execute_query", sql="SELECT a FROM t")["rows"] == [[1]]
+    finally:
+        client.close()
+    assert db.read_bytes() == before
