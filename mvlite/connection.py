@@ -850,7 +850,7 @@ class Connection:
         # autocommit: one transaction for this statement, retried on conflict (nothing
         # was shown to the user); while the conflicting writer is still running we back
         # off and try again until the busy timeout, as SQLite's busy handler waits
-        deadline = time.monotonic() + self._timeout
+        deadline = 0.0  # set at the first conflict
         delay = 0.0
         for attempt in range(1 << 30):
             txn = self._db.begin("deferred", timeout=self._timeout)
@@ -863,6 +863,8 @@ class Connection:
                 return res
             except ConflictError:
                 txn.rollback()
+                if not deadline:
+                    deadline = time.monotonic() + self._timeout
                 if attempt >= 2 and time.monotonic() + delay > deadline:
                     raise
                 if attempt:

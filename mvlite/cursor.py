@@ -17,6 +17,10 @@ from storage.errors import ProgrammingError
 
 __all__ = ["Cursor", "converters"]
 
+#: id(result column list) -> (that list, its description tuple); the list is kept
+#: alive by the entry, so the id cannot be reused while the entry exists
+_DESCRIPTIONS: dict[int, tuple[list, tuple]] = {}
+
 #: upper-case type name -> converter (``mvlite.register_converter``)
 converters: dict[str, Any] = {}
 
@@ -57,8 +61,15 @@ class Cursor:
 
     def _set(self, result: Any) -> None:
         if result is not None and result.is_query:
-            self.description = tuple((n, None, None, None, None, None, None)
-                                     for n in result.columns)
+            cols = result.columns
+            hit = _DESCRIPTIONS.get(id(cols))
+            if hit is not None and hit[0] is cols:
+                self.description = hit[1]
+            else:  # a plan's column list is reused by every run: build the tuple once
+                self.description = tuple((n, None, None, None, None, None, None) for n in cols)
+                if len(_DESCRIPTIONS) > 1024:
+                    _DESCRIPTIONS.clear()
+                _DESCRIPTIONS[id(cols)] = (cols, self.description)
             rows = result.rows
             tf = self.connection.text_factory
             if tf is not str and rows:
