@@ -171,10 +171,13 @@ def test_mcp_option_hands_the_file_to_the_mcp_server(monkeypatch, tmp_path):
     import mvlite.mcp_server
     from mvlite.shell import main
     seen = []
-    monkeypatch.setattr(mvlite.mcp_server, "main", lambda path: seen.append(path) or 0)
+    monkeypatch.setattr(mvlite.mcp_server, "main",
+                        lambda path, readonly=False: seen.append((path, readonly)) or 0)
     assert main(["--mcp", str(tmp_path / "m.db")]) == 0
     assert main(["--mcp"]) == 0
-    assert seen == [str(tmp_path / "m.db"), None]
+    assert main(["--mcp", "--readonly", str(tmp_path / "m.db")]) == 0
+    assert seen == [(str(tmp_path / "m.db"), False), (None, False),
+                    (str(tmp_path / "m.db"), True)]
 
 
 def test_help_lists_every_dot_command():
