@@ -252,7 +252,9 @@ def _index_list(conn: Any, stmt: A.Pragma) -> Result:
     # SQLite keeps a table's indexes newest first
     for seq, ix in enumerate(reversed(t.indexes)):
         if ix.auto:
-            origin = "pk" if list(ix.columns) == list(t.pk_columns) else "u"
+            # an INTEGER PRIMARY KEY owns no index: an autoindex on it is a UNIQUE's
+            origin = "pk" if list(ix.columns) == list(t.pk_columns) and \
+                t.rowid_alias is None else "u"
         else:
             origin = "c"
         rows.append((seq, ix.name, int(bool(ix.unique)), origin, int(bool(ix.partial))))

@@ -229,6 +229,27 @@ class _Node:
     __slots__ = ("pgno", "page", "data", "ptype", "leaf", "intkey", "n", "keys", "offs",
                  "child", "recs", "skid", "usable", "hdr", "nfree")
 
+    def clone(self, page: Any) -> "_Node":
+        """This view for ``page``, a byte-identical copy (the pager's copy-on-write):
+        copying the lists costs a few microseconds, re-parsing a full leaf ~90."""
+        c = _Node.__new__(_Node)
+        c.pgno = self.pgno
+        c.page = page
+        c.data = page.data
+        c.ptype = self.ptype
+        c.leaf = self.leaf
+        c.intkey = self.intkey
+        c.n = self.n
+        c.keys = None if self.keys is None else list(self.keys)
+        c.offs = list(self.offs)
+        c.child = None if self.child is None else list(self.child)
+        c.recs = None if self.recs is None else list(self.recs)
+        c.skid = self.skid
+        c.usable = self.usable
+        c.hdr = self.hdr
+        c.nfree = self.nfree
+        return c
+
 
 def _parse(txn: Any, page: Any) -> _Node:
     data = page.data

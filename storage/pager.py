@@ -182,6 +182,9 @@ class WriteTxn(ReadTxn):
             raise CorruptError(detail=f"page {pgno} is the lock-byte page")
         base = ReadTxn.page(self, pgno)
         p = Page(pgno, bytearray(base.data))
+        node = base.cells
+        if node is not None and getattr(node, "page", None) is base:
+            p.cells = node.clone(p)  # the B-tree's decoded view carries over (same bytes)
         self._dirty[pgno] = p
         return p
 
