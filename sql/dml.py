@@ -627,18 +627,31 @@ def _assignments(t: Table, assignments: tuple) -> tuple[list[int], list[A.Expr]]
     return slots, exprs
 
 
-def do_insert(eng: Any, txn: Any, stmt: A.Insert, sql: str, params: list, conn: Any,
-              outer_oe: str | None = None) -> Any:
-    """Run an INSERT; returns the change count, or a Result when it has RETURNING."""
+def _write_target(eng: Any, txn: Any, qt: A.QualifiedTable) -> tuple[Any, Any, Any, Any]:
+    """(schema, view or None, table, its write info) for the table a write names."""
     s = eng.schema(txn)
-    qt = stmt.table
-    if qt.schema is not None and qt.schema.lower() not in ("main",):
+    if qt.schema is not None and qt.schema.lower() != "main":
         raise OperationalError(f"unknown database {qt.schema}")
     view = s.views.get(qt.name.lower()) if s.table(qt.name) is None else None
     if view is not None:
-        return TR.insert_into_view(eng, txn, s, view, stmt, sql, params, conn)
+        return s, view, None, None
     t = eng._table(s, qt.name, qt.schema)
-    info = table_info(eng, s, t)
+    return s, None, t, table_info(eng, s, t)
+
+
+def _note_fail(exc: BaseException, count: int) -> None:
+    """OR FAIL / RAISE(FAIL): remember how many rows the statement changed before it."""
+    if getattr(exc, "mvlite_fail", False) and not hasattr(exc, "mvlite_changes"):
+        exc.mvlite_changes = count  # type: ignore[attr-defined]
+
+
+def do_insert(eng: Any, txn: Any, stmt: A.Insert, sql: str, params: list, conn: Any,
+              outer_oe: str | None = None) -> Any:
+    """Run an INSERT; returns the change count, or a Result when it has RETURNING."""
+    s, view, t, info = _write_target(eng, txn, stmt.table)
+    if view is not None:
+        return TR.insert_into_view(eng, txn, s, view, stmt, sql, params, conn)
+    qt = stmt.table
     n = info.n
     oe = outer_oe or stmt.or_conflict
     if stmt.verb == "REPLACE":
@@ -716,8 +729,7 @@ def do_insert(eng: Any, txn: Any, stmt: A.Insert, sql: str, params: list, conn: 
             except Skip:
                 continue
     except BaseException as exc:
-        if getattr(exc, "mvlite_fail", False) and not hasattr(exc, "mvlite_changes"):
-            exc.mvlite_changes = count  # type: ignore[attr-defined]
+        _note_fail(exc, count)
         if type(exc) is OperationalError:
             # SQLite compiles trigger programs with the statement: their errors
             # come before any row is written
@@ -857,15 +869,10 @@ def _from_targets(eng: Any, txn: Any, s: Schema, info: TableInfo, stmt: Any,
 
 def do_update(eng: Any, txn: Any, stmt: A.Update, sql: str, params: list, conn: Any,
               outer_oe: str | None = None) -> Any:
-    s = eng.schema(txn)
-    qt = stmt.table
-    if qt.schema is not None and qt.schema.lower() not in ("main",):
-        raise OperationalError(f"unknown database {qt.schema}")
-    view = s.views.get(qt.name.lower()) if s.table(qt.name) is None else None
+    s, view, t, info = _write_target(eng, txn, stmt.table)
     if view is not None:
         return TR.update_view(eng, txn, s, view, stmt, sql, params, conn)
-    t = eng._table(s, qt.name, qt.schema)
-    info = table_info(eng, s, t)
+    qt = stmt.table
     names = ((qt.alias or qt.name).lower(),)
     slots, exprs = _assignments(t, stmt.assignments)
     if stmt.from_ is not None or stmt.with_ is not None:
@@ -900,8 +907,7 @@ def do_update(eng: Any, txn: Any, stmt: A.Update, sql: str, params: list, conn: 
             if ret is not None:
                 out.append(ret.fn(txn, params, conn, rid, newrec))
     except BaseException as exc:
-        if getattr(exc, "mvlite_fail", False) and not hasattr(exc, "mvlite_changes"):
-            exc.mvlite_changes = count  # type: ignore[attr-defined]
+        _note_fail(exc, count)
         raise
     if ret is not None:
         from sql.engine import Result
@@ -911,15 +917,10 @@ def do_update(eng: Any, txn: Any, stmt: A.Update, sql: str, params: list, conn: 
 
 def do_delete(eng: Any, txn: Any, stmt: A.Delete, sql: str, params: list, conn: Any,
               outer_oe: str | None = None) -> Any:
-    s = eng.schema(txn)
-    qt = stmt.table
-    if qt.schema is not None and qt.schema.lower() not in ("main",):
-        raise OperationalError(f"unknown database {qt.schema}")
-    view = s.views.get(qt.name.lower()) if s.table(qt.name) is None else None
+    s, view, t, info = _write_target(eng, txn, stmt.table)
     if view is not None:
         return TR.delete_view(eng, txn, s, view, stmt, sql, params, conn)
-    t = eng._table(s, qt.name, qt.schema)
-    info = table_info(eng, s, t)
+    qt = stmt.table
     names = ((qt.alias or qt.name).lower(),)
     if stmt.with_ is not None:
         targets = _from_targets(eng, txn, s, info, stmt, [], sql, params, conn)
@@ -959,8 +960,7 @@ def do_delete(eng: Any, txn: Any, stmt: A.Delete, sql: str, params: list, conn: 
             except Skip:
                 continue
     except BaseException as exc:
-        if getattr(exc, "mvlite_fail", False) and not hasattr(exc, "mvlite_changes"):
-            exc.mvlite_changes = count  # type: ignore[attr-defined]
+        _note_fail(exc, count)
         raise
     if ret is not None:
         from sql.engine import Result
