@@ -40,12 +40,9 @@ from typing import Any, Callable
 
 from sql import ast as A
 from sql import values as V
-from sql.compiler import Compiled, _check_table, _pad_fn, column_name
+from sql.compiler import _NOCONN, Compiled, _check_table, _ordinal, _pad_fn, column_name
 from sql.planner import split_and
 from sql.schema import Table
-from sql.select_runtime import (
-    _NOCONN, _ordinal,
-)
 from sql.select_scope import (
     _Col, _Ctx, _Fn, _Rec, _SEC, _Scope, _Source, _deps, _find_local,
 )
@@ -925,11 +922,13 @@ def needs_general(stmt: A.Select, schema: Any) -> bool:
 
 
 def _bind(ctx: _Ctx, fn: Callable) -> Callable:
+    """Give the generated function its trees (looked up per run: roots may change);
+    extra arguments (compile_row_exprs_general's rowid, r) pass through."""
     g = fn.__globals__
     trees = ctx.schema.trees if hasattr(ctx.schema, "trees") else None
     tables = list(ctx.tables)
 
-    def run(txn: Any, p: Any, conn: Any) -> Any:
+    def run(txn: Any, p: Any, conn: Any, *row: Any) -> Any:
         if conn is None:
             conn = _NOCONN
         elif not hasattr(conn, "_interrupted"):
@@ -938,8 +937,19 @@ def _bind(ctx: _Ctx, fn: Callable) -> Callable:
             g[f"tree{k}"] = trees.table(t)
             if ix is not None:
                 g[f"itree{k}"] = trees.index(ix)
-        return fn(txn, p, conn)
+        return fn(txn, p, conn, *row)
     return run
+
+
+def _table_scope(ctx: _Ctx, root: _Fn, t: Table, names: tuple[str, ...]
+                 ) -> tuple[_Scope, _Source, int]:
+    """A scope whose only source is table ``t`` (UPDATE/DELETE targets, row expressions)."""
+    scope = _Scope(None, None, root)
+    k = next(ctx.n)
+    s = _Source(k, names[0] if names else t.name.lower(), "table",
+                [_Col(c.name, c.affinity, c.collation) for c in t.columns], t)
+    scope.sources.append(s)
+    return scope, s, k
 
 
 def compile_general(stmt: A.Select, sql: str, schema: Any) -> Compiled:
@@ -966,13 +976,9 @@ def compile_scan_general(t: Table, names: tuple[str, ...], where: A.Expr | None,
     ctx = _Ctx("", schema)
     root = _Fn("plan", "txn, p, conn")
     ctx.root = root
-    scope = _Scope(None, None, root)
-    cols = [_Col(c.name, c.affinity, c.collation) for c in t.columns]
-    k = next(ctx.n)
-    s = _Source(k, names[0] if names else t.name.lower(), "table", cols, t)
+    scope, s, k = _table_scope(ctx, root, t, names)
     s.indexed_by = indexed_by
     s.not_indexed = not_indexed
-    scope.sources.append(s)
     ec = _SEC(ctx, scope, {})
     terms = split_and(where)
     plan = _plan_order(ctx, scope, terms, {}, ec)
@@ -1009,30 +1015,11 @@ def compile_row_exprs_general(t: Table, names: tuple[str, ...], exprs: list[A.Ex
     ctx = _Ctx("", schema)
     root = _Fn("plan", "txn, p, conn, rowid, r")
     ctx.root = root
-    scope = _Scope(None, None, root)
-    k = next(ctx.n)
-    s = _Source(k, names[0] if names else t.name.lower(),
-                "table", [_Col(c.name, c.affinity, c.collation) for c in t.columns], t)
-    scope.sources.append(s)
+    scope, s, k = _table_scope(ctx, root, t, names)
     ec = _SEC(ctx, scope, {})
     ctx.gen.glob[f"pad{k}"] = _pad_fn(t, ctx.gen)
     root.body.append(f"rid{k} = rowid; r{k} = r if len(r) >= {len(t.columns)} else pad{k}(r)")
     vals = ", ".join(ec.expr(e) for e in exprs)
     root.body.append(f"return ({vals}{',' if len(exprs) == 1 else ''})")
     src = "\n".join(root.lines()) + "\n"
-    fn = ctx.gen.build(src)
-    g = fn.__globals__
-    trees = getattr(schema, "trees", None)
-    tables = list(ctx.tables)
-
-    def run(txn: Any, p: Any, conn: Any, rowid: Any, r: Any) -> Any:
-        if conn is None:
-            conn = _NOCONN
-        elif not hasattr(conn, "_interrupted"):
-            conn._interrupted = False
-        for kk, tt, ix in tables:
-            g[f"tree{kk}"] = trees.table(tt)
-            if ix is not None:
-                g[f"itree{kk}"] = trees.index(ix)
-        return fn(txn, p, conn, rowid, r)
-    return Compiled(run, src, [], "ROW")
+    return Compiled(_bind(ctx, ctx.gen.build(src)), src, [], "ROW")

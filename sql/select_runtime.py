@@ -204,19 +204,6 @@ def _setop(op: str, left: list, right: list, keys: list, merge: bool = False) ->
     return [res[x] for x in sorted(res)]
 
 
-class _NoConn:
-    _interrupted = False
-
-
-_NOCONN = _NoConn()
-
-
-def _ordinal(n: int) -> str:
-    if n % 100 in (11, 12, 13):
-        return f"{n}th"
-    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
 
 def _outer_join(left: list, right: list, on: Callable, nl: int, nr: int,
                 keep_left: bool) -> list:
